@@ -1,0 +1,9 @@
+//! LiveKit access tokens: HS256 JWTs whose `iss` names an API key and whose
+//! `video` grant says what the bearer may do.
+//!
+//! `claims.rs` is the claim set (JSON names as LiveKit's), `keys.rs` the API
+//! key store, `verify.rs` checks a token, `mint.rs` makes one
+//! (`create-join-token`, webhooks, refresh tokens).
+
+mod claims;
+pub use claims::*;

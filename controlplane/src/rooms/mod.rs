@@ -1,0 +1,1 @@
+//! Rooms in memory: creation, lookup, timeouts, participants.

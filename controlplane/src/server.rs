@@ -1,0 +1,1 @@
+//! Starting the server: state, listeners, the dataplane, shutdown.

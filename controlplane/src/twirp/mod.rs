@@ -1,0 +1,1 @@
+//! Twirp RoomService at `/twirp/livekit.RoomService/<Method>`, JSON and protobuf.
