@@ -2,3 +2,5 @@
 //! the command and event records that travel on them, ids and the dataplane
 //! configuration. Both `controlplane` and `dataplane` depend on this crate;
 //! they never depend on each other.
+
+pub mod records;

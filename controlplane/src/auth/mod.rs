@@ -2,8 +2,10 @@
 //! `video` grant says what the bearer may do.
 //!
 //! `claims.rs` is the claim set (JSON names as LiveKit's), `keys.rs` the API
-//! key store, `verify.rs` checks a token, `mint.rs` makes one
+//! key store and token verification, `mint.rs` makes tokens
 //! (`create-join-token`, webhooks, refresh tokens).
 
 mod claims;
+mod keys;
 pub use claims::*;
+pub use keys::*;

@@ -1,1 +1,4 @@
 //! Rooms in memory: creation, lookup, timeouts, participants.
+
+mod registry;
+pub use registry::*;

@@ -1,0 +1,156 @@
+//! The records that travel between the planes. Fixed-size, `Copy`, `repr(C)`:
+//! they are written straight into shared-memory ring slots, so they hold no
+//! pointers and no heap data. Bump [`RECORDS_VERSION`] on any layout change;
+//! the ring header carries it and a mismatched peer refuses to attach.
+
+use std::net::SocketAddr;
+
+/// Layout version of [`Command`] and [`Event`].
+pub const RECORDS_VERSION: u32 = 1;
+
+/// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
+/// across both planes. Chosen by the control plane, never reused while live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(transparent)]
+pub struct TransportId(pub u64);
+
+/// A short byte string stored inline (ICE ufrag/pwd).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct InlineStr<const N: usize> {
+    len: u8,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> InlineStr<N> {
+    /// `None` when `s` is longer than `N` (or 255) bytes.
+    pub fn new(s: &str) -> Option<Self> {
+        if s.len() > N || s.len() > u8::MAX as usize {
+            return None;
+        }
+        let mut bytes = [0u8; N];
+        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        Some(Self { len: s.len() as u8, bytes })
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..(self.len as usize).min(N)]
+    }
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for InlineStr<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+/// Which DTLS role the server plays on a transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DtlsRole {
+    /// We answered `a=setup:active`: we send the ClientHello.
+    Client = 0,
+    /// The peer answered our offer with `a=setup:active`.
+    Server = 1,
+}
+
+/// The peer's certificate fingerprint from its SDP (`a=fingerprint:sha-256 ..`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct Fingerprint {
+    /// Only SHA-256 is accepted (every browser and libwebrtc sends it).
+    pub sha256: [u8; 32],
+}
+
+/// An IPv4 or IPv6 socket address in a fixed layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct WireAddr {
+    /// 4 or 6.
+    pub family: u8,
+    pub port: u16,
+    pub ip: [u8; 16],
+}
+
+impl From<SocketAddr> for WireAddr {
+    fn from(a: SocketAddr) -> Self {
+        let mut ip = [0u8; 16];
+        match a {
+            SocketAddr::V4(v4) => {
+                ip[..4].copy_from_slice(&v4.ip().octets());
+                WireAddr { family: 4, port: v4.port(), ip }
+            }
+            SocketAddr::V6(v6) => {
+                ip.copy_from_slice(&v6.ip().octets());
+                WireAddr { family: 6, port: v6.port(), ip }
+            }
+        }
+    }
+}
+
+impl From<WireAddr> for SocketAddr {
+    fn from(w: WireAddr) -> Self {
+        if w.family == 4 {
+            SocketAddr::from(([w.ip[0], w.ip[1], w.ip[2], w.ip[3]], w.port))
+        } else {
+            SocketAddr::from((w.ip, w.port))
+        }
+    }
+}
+
+/// Control plane -> worker. Every worker gets every transport command: the
+/// kernel's SO_REUSEPORT hash, not the control plane, decides which worker a
+/// client's 5-tuple lands on, and that worker binds the transport.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, u8)]
+pub enum Command {
+    /// Accept ICE checks for `local_ufrag`/`local_pwd` and, once a 5-tuple is
+    /// nominated, run DTLS in `role`, checking the peer against `fingerprint`.
+    AddTransport {
+        id: TransportId,
+        local_ufrag: InlineStr<32>,
+        local_pwd: InlineStr<64>,
+        remote_ufrag: InlineStr<64>,
+        role: DtlsRole,
+        fingerprint: Fingerprint,
+    },
+    /// The peer's fingerprint/role became known later (dual-PC subscriber
+    /// transport: our offer went first, the answer carries them).
+    SetRemoteDtls { id: TransportId, role: DtlsRole, fingerprint: Fingerprint },
+    /// Tear the transport down and forget it.
+    RemoveTransport { id: TransportId },
+    /// Ask the worker to stop its loop.
+    Shutdown,
+}
+
+/// Why a transport ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum FailReason {
+    /// No ICE check (consent) for the failed timeout.
+    ConsentTimeout = 0,
+    /// DTLS handshake failed.
+    DtlsFailed = 1,
+    /// The peer certificate did not match the SDP fingerprint.
+    FingerprintMismatch = 2,
+    /// The peer closed DTLS (close_notify).
+    Closed = 3,
+}
+
+/// Worker -> control plane.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, u8)]
+pub enum Event {
+    /// A check with USE-CANDIDATE nominated `remote` for this transport.
+    IceConnected { id: TransportId, worker: u16, remote: WireAddr },
+    /// No consent check for ~10 s (may still recover).
+    IceDisconnected { id: TransportId },
+    /// DTLS handshake done, fingerprint verified, SRTP keys exported.
+    DtlsConnected { id: TransportId },
+    /// The SCTP association over DTLS is up.
+    SctpConnected { id: TransportId },
+    /// The transport is gone; the control plane should clean up.
+    TransportFailed { id: TransportId, reason: FailReason },
+}
