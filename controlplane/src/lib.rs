@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod ids;
 pub mod rooms;
+pub mod sdp;
 pub mod server;
 pub mod twirp;
 
