@@ -29,10 +29,8 @@ pub fn parse(text: &str) -> Result<SessionDescription, SdpError> {
         let (typ, value) = split_line(line).ok_or(SdpError::BadLine { line: line_no })?;
         match typ {
             'v' => saw_version = true,
-            'o' => {
-                if sd.media.is_empty() {
-                    sd.origin_session_id = value.split_ascii_whitespace().nth(1).map(str::to_owned);
-                }
+            'o' if sd.media.is_empty() => {
+                sd.origin_session_id = value.split_ascii_whitespace().nth(1).map(str::to_owned);
             }
             'm' => {
                 finish_section(&mut sd, &mut pending);
