@@ -442,3 +442,40 @@ fn offer_without_fingerprint_or_credentials_is_an_error() {
         Err(SdpError::MissingMid { index: 0 })
     );
 }
+
+#[test]
+fn answering_any_line_truncation_of_an_offer_never_panics() {
+    let local = local();
+    let tracks = HashMap::from([("4".to_string(), vp8_track())]);
+    let opts = AnswerOptions {
+        local: &local,
+        session_id: 1,
+        session_version: 1,
+        enabled_codecs: &[],
+        send_tracks: &tracks,
+        max_message_size: 65536,
+    };
+    for name in [
+        "chrome_simulcast_vp8_offer.sdp",
+        "libwebrtc_python_offer.sdp",
+    ] {
+        let text = fixture(name);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        for i in 0..lines.len() {
+            let line = lines[i];
+            for cut in (0..line.len())
+                .step_by(3)
+                .filter(|&c| line.is_char_boundary(c))
+            {
+                let mut mutated = lines.clone();
+                mutated[i] = &line[..cut];
+                let Ok(offer) = sdp::parse(&mutated.join("\r\n")) else {
+                    continue;
+                };
+                if let Ok(a) = build_answer(&offer, &opts) {
+                    sdp::parse(&a.sdp).expect("our answer to a damaged offer still parses");
+                }
+            }
+        }
+    }
+}

@@ -255,6 +255,11 @@ fn malformed_lines_are_typed_errors() {
     for (tail, want) in cases {
         assert_eq!(sdp::parse(&format!("{head}{tail}")), Err(want), "{tail:?}");
     }
+    assert_eq!(
+        sdp::parse(&format!("{head}a=mid:0\rx\r\n")),
+        Err(SdpError::BadLine { line: 5 }),
+        "a lone CR inside a value would split a line we echo"
+    );
     assert_eq!(sdp::parse(""), Err(SdpError::MissingVersion));
     assert_eq!(sdp::parse("s=-\r\n"), Err(SdpError::MissingVersion));
 }

@@ -56,8 +56,13 @@ pub fn parse(text: &str) -> Result<SessionDescription, SdpError> {
     Ok(sd)
 }
 
-/// Split `x=value` into its type letter and value.
+/// Split `x=value` into its type letter and value. Control characters other
+/// than tab are refused: values are echoed into our answers, and a stray CR
+/// there would split a line.
 fn split_line(line: &str) -> Option<(char, &str)> {
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        return None;
+    }
     let mut chars = line.chars();
     let typ = chars.next()?;
     if !typ.is_ascii_alphabetic() || chars.next()? != '=' {
