@@ -2,3 +2,5 @@
 //! io_uring (or the portable driver) and its own share of the transports.
 //! Protocol logic lives in sans-IO state machines; the drivers only move bytes.
 pub mod dtls;
+pub mod demux;
+pub mod ice;
