@@ -479,3 +479,27 @@ fn answering_any_line_truncation_of_an_offer_never_panics() {
         }
     }
 }
+
+#[test]
+fn published_media_reports_track_key_ssrcs_and_rids() {
+    let (a, _) = answer(&fixture("libwebrtc_python_offer.sdp"));
+    let mic = a.media[1].receiving.as_ref().expect("client sends audio");
+    assert_eq!(mic.track_key.as_deref(), Some("TR_AMkRr3pQpHrV"));
+    assert_eq!(mic.stream_id.as_deref(), Some("-"));
+    assert_eq!(mic.ssrcs, [(1829385521, None)]);
+    let cam = a.media[2].receiving.as_ref().expect("client sends video");
+    assert_eq!(cam.rids, ["f", "h", "q"]);
+    assert!(cam.ssrcs.is_empty());
+    assert_eq!(a.media[0].remote_max_message_size, Some(262144));
+
+    let (a, _) = answer(&fixture("chrome_single_pc_offer.sdp"));
+    assert!(
+        a.media[1].receiving.is_none(),
+        "recvonly slot publishes nothing"
+    );
+    let mic = a.media[7].receiving.as_ref().expect("sendonly mic");
+    assert_eq!(
+        mic.track_key.as_deref(),
+        Some("7c0a5d5e-1e0b-4a39-9f3e-2b1f4c6d8e90")
+    );
+}

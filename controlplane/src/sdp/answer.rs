@@ -80,6 +80,27 @@ pub struct NegotiatedMedia {
     /// The track we send on this m-line, if one was asked for and could be
     /// placed (the client receives and offered its codec).
     pub sending: Option<OutgoingTrack>,
+    /// What the client publishes here, when it sends on this m-line.
+    pub receiving: Option<PublishedMedia>,
+    /// The client's `a=max-message-size` (application m-line): the largest
+    /// data-channel message we may send it.
+    pub remote_max_message_size: Option<u64>,
+}
+
+/// What a client publishes on one m-line: how the signalling layer matches
+/// it to an `AddTrackRequest` and tells the dataplane what to expect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedMedia {
+    /// LiveKit's key for the pending track: the msid track id (the
+    /// `AddTrackRequest.cid`), or the whole msid when it has one token.
+    pub track_key: Option<String>,
+    /// The msid stream id (`-` from the Rust/Python SDK).
+    pub stream_id: Option<String>,
+    /// (media SSRC, its RTX SSRC) pairs announced by `a=ssrc` lines; empty
+    /// with rid simulcast, where SSRCs are learnt from RTP.
+    pub ssrcs: Vec<(u32, Option<u32>)>,
+    /// The simulcast rids in the client's order (`q`, `h`, `f`...).
+    pub rids: Vec<String>,
 }
 
 /// Our answer.
@@ -201,6 +222,8 @@ fn negotiate(index: usize, m: &MediaSection, opts: &AnswerOptions<'_>) -> Negoti
         extmaps: Vec::new(),
         recv_rids: Vec::new(),
         sending: None,
+        receiving: None,
+        remote_max_message_size: m.max_message_size,
     };
     if m.is_rejected() {
         return n;
@@ -309,6 +332,19 @@ fn negotiate(index: usize, m: &MediaSection, opts: &AnswerOptions<'_>) -> Negoti
                 .filter(|rid| m.send_rids().any(|r| &r.id == rid))
                 .collect();
         }
+    }
+    if m.direction.sends() {
+        let msid = m.msid();
+        n.receiving = Some(PublishedMedia {
+            track_key: msid.map(|ms| ms.track_key().to_owned()),
+            stream_id: msid.map(|ms| ms.stream_id.clone()),
+            ssrcs: m
+                .primary_ssrcs()
+                .into_iter()
+                .map(|s| (s, m.rtx_ssrc_for(s)))
+                .collect(),
+            rids: n.recv_rids.clone(),
+        });
     }
     n.accepted = true;
     n

@@ -26,7 +26,7 @@ mod write;
 
 pub use answer::{
     build_answer, remote_transport, Answer, AnswerOptions, DtlsRole, NegotiatedMedia,
-    RemoteTransport,
+    PublishedMedia, RemoteTransport,
 };
 pub use candidate::{Candidate, CandidateInit, HostCandidate};
 pub use error::SdpError;
