@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ids;
+pub mod logging;
 pub mod rooms;
 pub mod sdp;
 pub mod server;
