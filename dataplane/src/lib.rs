@@ -1,6 +1,8 @@
 //! The Ringcast dataplane: one pinned worker per core, each with its own
 //! io_uring (or the portable driver) and its own share of the transports.
 //! Protocol logic lives in sans-IO state machines; the drivers only move bytes.
-pub mod dtls;
 pub mod demux;
+pub mod dtls;
 pub mod ice;
+pub mod sctp;
+pub mod transport;

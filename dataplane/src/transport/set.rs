@@ -1,0 +1,221 @@
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use ringcast_shared::records::{Command, TransportId};
+
+use super::{Transport, TransportSink};
+use crate::demux::PacketKind;
+use crate::dtls::DtlsCertificate;
+use crate::ice::{username_ufrag, IceLite, TransportIndex, TransportTable, MAX_VALID_REMOTES};
+
+/// Why datagrams and commands were refused; every counter only grows.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TransportCounters {
+    /// STUN whose USERNAME names no transport of this worker.
+    pub stun_unknown_ufrag: u64,
+    /// STUN refused by a transport (bad integrity, malformed, wrong ufrag).
+    pub stun_rejected: u64,
+    /// DTLS/RTP/RTCP from an address that never passed an ICE check.
+    pub unbound_dropped: u64,
+    /// RTP/RTCP from a bound address (media forwarding is a later stage).
+    pub media_ignored: u64,
+    /// Datagrams that are neither STUN, DTLS nor RTP/RTCP.
+    pub unknown_dropped: u64,
+    /// AddTransport refused (table full, bad credentials, duplicate).
+    pub add_refused: u64,
+}
+
+/// Every transport of one worker, with the routing tables.
+pub struct TransportSet {
+    worker: u16,
+    cert: DtlsCertificate,
+    slots: Vec<Option<Transport>>,
+    free: Vec<TransportIndex>,
+    by_id: HashMap<TransportId, TransportIndex>,
+    table: TransportTable,
+    pub counters: TransportCounters,
+}
+
+impl TransportSet {
+    /// A set holding at most `max_transports` transports.
+    pub fn new(worker: u16, cert: DtlsCertificate, max_transports: usize) -> Self {
+        Self {
+            worker,
+            cert,
+            slots: Vec::with_capacity(max_transports),
+            free: Vec::new(),
+            by_id: HashMap::with_capacity(max_transports),
+            table: TransportTable::with_capacity(
+                max_transports,
+                max_transports * MAX_VALID_REMOTES,
+            ),
+            counters: TransportCounters::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn get(&self, id: TransportId) -> Option<&Transport> {
+        let idx = *self.by_id.get(&id)?;
+        self.slots.get(idx as usize)?.as_ref()
+    }
+
+    /// Applies a control-plane command.
+    pub fn apply(&mut self, now: Instant, cmd: Command, sink: &mut dyn TransportSink) {
+        match cmd {
+            Command::AddTransport {
+                id,
+                local_ufrag,
+                local_pwd,
+                remote_ufrag,
+                role,
+                fingerprint,
+            } => {
+                if self.by_id.contains_key(&id) {
+                    return;
+                }
+                let ice = match IceLite::new(
+                    local_ufrag.as_str(),
+                    local_pwd.as_str(),
+                    remote_ufrag.as_str(),
+                ) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        self.counters.add_refused += 1;
+                        tracing::warn!(transport = id.0, error = %e, "AddTransport refused");
+                        return;
+                    }
+                };
+                // An all-zero fingerprint means "not known yet" (dual-PC
+                // subscriber transport before the client's answer).
+                let remote = (fingerprint.sha256 != [0; 32]).then_some((role, fingerprint.sha256));
+                let idx = match self.free.pop() {
+                    Some(i) => i,
+                    None => self.slots.len() as TransportIndex,
+                };
+                if let Err(e) = self.table.insert_ufrag(local_ufrag.as_bytes(), idx) {
+                    self.counters.add_refused += 1;
+                    tracing::warn!(transport = id.0, error = %e, "AddTransport refused");
+                    if (idx as usize) < self.slots.len() {
+                        self.free.push(idx);
+                    }
+                    return;
+                }
+                let t = Transport::new(id, self.worker, ice, self.cert.clone(), remote);
+                if (idx as usize) < self.slots.len() {
+                    self.slots[idx as usize] = Some(t);
+                } else {
+                    self.slots.push(Some(t));
+                }
+                self.by_id.insert(id, idx);
+            }
+            Command::SetRemoteDtls {
+                id,
+                role,
+                fingerprint,
+            } => {
+                if let Some(t) = self
+                    .by_id
+                    .get(&id)
+                    .and_then(|&i| self.slots.get_mut(i as usize))
+                    .and_then(Option::as_mut)
+                {
+                    t.set_remote_dtls(now, role, fingerprint.sha256, sink);
+                }
+            }
+            Command::RemoveTransport { id } => {
+                if let Some(idx) = self.by_id.remove(&id) {
+                    if let Some(mut t) = self.slots.get_mut(idx as usize).and_then(Option::take) {
+                        t.close(sink);
+                    }
+                    self.table.remove_transport(idx);
+                    self.free.push(idx);
+                }
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    /// Routes one datagram: bound address first, STUN by ufrag, else drop.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        pkt: &[u8],
+        sink: &mut dyn TransportSink,
+    ) {
+        match PacketKind::of(pkt) {
+            PacketKind::Stun => {
+                let idx = match self.table.by_addr(from) {
+                    Some(i) => Some(i),
+                    None => username_ufrag(pkt).and_then(|u| self.table.by_ufrag(u)),
+                };
+                let Some(idx) = idx else {
+                    self.counters.stun_unknown_ufrag += 1;
+                    return;
+                };
+                let Some(t) = self.slots.get_mut(idx as usize).and_then(Option::as_mut) else {
+                    return;
+                };
+                match t.handle_stun(now, from, pkt, sink) {
+                    Ok(_) => {
+                        // Every address that passed a check may carry DTLS and media.
+                        if self.table.bind_addr(from, idx).is_err() {
+                            self.counters.stun_rejected += 1;
+                        }
+                    }
+                    Err(e) => {
+                        self.counters.stun_rejected += 1;
+                        tracing::debug!(%from, error = %e, "STUN check refused");
+                    }
+                }
+            }
+            PacketKind::Dtls => {
+                let Some(t) = self.bound(from) else {
+                    self.counters.unbound_dropped += 1;
+                    return;
+                };
+                t.handle_dtls(now, pkt, sink);
+            }
+            PacketKind::Rtp | PacketKind::Rtcp => {
+                if self.bound(from).is_some() {
+                    self.counters.media_ignored += 1;
+                } else {
+                    self.counters.unbound_dropped += 1;
+                }
+            }
+            PacketKind::Unknown => self.counters.unknown_dropped += 1,
+        }
+    }
+
+    fn bound(&mut self, from: SocketAddr) -> Option<&mut Transport> {
+        let idx = self.table.by_addr(from)?;
+        let t = self.slots.get_mut(idx as usize)?.as_mut()?;
+        t.accepts_from(from).then_some(t)
+    }
+
+    /// The earliest timer of any transport.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter_map(Transport::poll_timeout)
+            .min()
+    }
+
+    /// Runs every transport timer that is due.
+    pub fn handle_timeouts(&mut self, now: Instant, sink: &mut dyn TransportSink) {
+        for t in self.slots.iter_mut().flatten() {
+            if t.poll_timeout().is_some_and(|at| now >= at) {
+                t.handle_timeout(now, sink);
+            }
+        }
+    }
+}

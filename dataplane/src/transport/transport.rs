@@ -1,0 +1,282 @@
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use ringcast_shared::records::{DtlsRole, Event, FailReason, TransportId, WireAddr};
+
+use crate::dtls::{DtlsCertificate, DtlsEvent, DtlsSession, SrtpKeyingMaterial};
+use crate::ice::{IceError, IceEvent, IceLite};
+use crate::sctp::{SctpEvent, SctpTransport};
+
+/// Where a transport's output goes: datagrams to the network, events to the
+/// control plane. Implemented by the worker over its send queue and event ring.
+pub trait TransportSink {
+    /// Queue `payload` to `to` on the worker's socket.
+    fn send(&mut self, to: SocketAddr, payload: &[u8]);
+    /// Tell the control plane.
+    fn event(&mut self, event: Event);
+}
+
+/// The data channels the server opens itself on a transport where it is the
+/// DTLS server (the dual-PC subscriber PC, LIVEKIT_PROTOCOL.md 2.6):
+/// label, ordered, max retransmits.
+const SERVER_CHANNELS: [(&str, bool, Option<u32>); 3] = [
+    ("_reliable", true, None),
+    ("_lossy", false, Some(0)),
+    ("_data_track", false, Some(0)),
+];
+
+/// Scratch size for one STUN response.
+const STUN_OUT: usize = 256;
+
+/// One transport: ICE-lite answering checks, DTLS once a peer address passed
+/// a check, SCTP once DTLS is up.
+pub struct Transport {
+    pub id: TransportId,
+    worker: u16,
+    ice: IceLite,
+    /// Our DTLS role and the peer's SDP fingerprint; `None` until known.
+    remote_dtls: Option<(DtlsRole, [u8; 32])>,
+    cert: DtlsCertificate,
+    dtls: Option<DtlsSession>,
+    sctp: Option<SctpTransport>,
+    srtp: Option<SrtpKeyingMaterial>,
+    failed: bool,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("id", &self.id)
+            .field("selected", &self.ice.selected())
+            .field("dtls", &self.dtls.as_ref().map(|d| d.is_connected()))
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
+impl Transport {
+    pub fn new(
+        id: TransportId,
+        worker: u16,
+        ice: IceLite,
+        cert: DtlsCertificate,
+        remote_dtls: Option<(DtlsRole, [u8; 32])>,
+    ) -> Self {
+        Self {
+            id,
+            worker,
+            ice,
+            remote_dtls,
+            cert,
+            dtls: None,
+            sctp: None,
+            srtp: None,
+            failed: false,
+        }
+    }
+
+    pub fn local_ufrag(&self) -> &[u8] {
+        self.ice.local_ufrag()
+    }
+
+    pub fn selected(&self) -> Option<SocketAddr> {
+        self.ice.selected()
+    }
+
+    pub fn is_failed(&self) -> bool {
+        self.failed
+    }
+
+    /// SRTP keys once DTLS is connected (media forwarding uses them).
+    pub fn srtp(&self) -> Option<&SrtpKeyingMaterial> {
+        self.srtp.as_ref()
+    }
+
+    /// Whether `from` passed an ICE check: only such addresses get DTLS/RTP.
+    pub fn accepts_from(&self, from: SocketAddr) -> bool {
+        !self.failed && self.ice.is_valid_remote(from)
+    }
+
+    /// The peer's DTLS role/fingerprint became known (dual-PC answer).
+    pub fn set_remote_dtls(
+        &mut self,
+        now: Instant,
+        role: DtlsRole,
+        fingerprint: [u8; 32],
+        sink: &mut dyn TransportSink,
+    ) {
+        if self.dtls.is_some() {
+            return;
+        }
+        self.remote_dtls = Some((role, fingerprint));
+        self.maybe_start_dtls(now, sink);
+    }
+
+    /// A STUN binding request for this transport.
+    pub fn handle_stun(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        pkt: &[u8],
+        sink: &mut dyn TransportSink,
+    ) -> Result<bool, IceError> {
+        let mut out = [0u8; STUN_OUT];
+        let outcome = self.ice.handle_binding(now, from, pkt, &mut out)?;
+        if let Some(resp) = out.get(..outcome.response_len) {
+            sink.send(from, resp);
+        }
+        if let Some(ev) = outcome.event {
+            self.on_ice_event(ev, sink);
+        }
+        self.maybe_start_dtls(now, sink);
+        Ok(outcome.selected)
+    }
+
+    /// A DTLS record from `from` (already checked with `accepts_from`).
+    pub fn handle_dtls(&mut self, now: Instant, pkt: &[u8], sink: &mut dyn TransportSink) {
+        if self.dtls.is_none() {
+            self.maybe_start_dtls(now, sink);
+        }
+        if let Some(d) = self.dtls.as_mut() {
+            d.handle_packet(now, pkt);
+        }
+        self.drive(now, sink);
+    }
+
+    /// The earliest time `handle_timeout` must run.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.ice.poll_timeout(),
+            self.dtls.as_ref().and_then(|d| d.poll_timeout()),
+            self.sctp.as_ref().and_then(|s| s.poll_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant, sink: &mut dyn TransportSink) {
+        if let Some(ev) = self.ice.handle_timeout(now) {
+            self.on_ice_event(ev, sink);
+        }
+        if let Some(d) = self.dtls.as_mut() {
+            if d.poll_timeout().is_some_and(|t| now >= t) {
+                d.handle_timeout(now);
+            }
+        }
+        if let Some(s) = self.sctp.as_mut() {
+            if s.poll_timeout().is_some_and(|t| now >= t) {
+                s.handle_timeout(now);
+            }
+        }
+        self.drive(now, sink);
+    }
+
+    /// Ends the transport (control plane removed it).
+    pub fn close(&mut self, sink: &mut dyn TransportSink) {
+        if let Some(d) = self.dtls.as_mut() {
+            d.close();
+        }
+        self.flush_dtls(sink);
+        self.failed = true;
+    }
+
+    fn fail(&mut self, reason: FailReason, sink: &mut dyn TransportSink) {
+        if !self.failed {
+            self.failed = true;
+            sink.event(Event::TransportFailed {
+                id: self.id,
+                reason,
+            });
+        }
+    }
+
+    fn on_ice_event(&mut self, ev: IceEvent, sink: &mut dyn TransportSink) {
+        match ev {
+            IceEvent::Connected { remote } => sink.event(Event::IceConnected {
+                id: self.id,
+                worker: self.worker,
+                remote: WireAddr::from(remote),
+            }),
+            IceEvent::Disconnected => sink.event(Event::IceDisconnected { id: self.id }),
+            IceEvent::Failed(reason) => self.fail(reason, sink),
+        }
+    }
+
+    fn maybe_start_dtls(&mut self, now: Instant, sink: &mut dyn TransportSink) {
+        if self.dtls.is_some() || self.failed || self.ice.selected().is_none() {
+            return;
+        }
+        let Some((role, fingerprint)) = self.remote_dtls else {
+            return;
+        };
+        self.dtls = Some(DtlsSession::new(role, &self.cert, fingerprint, now));
+        self.drive(now, sink);
+    }
+
+    fn flush_dtls(&mut self, sink: &mut dyn TransportSink) {
+        let (Some(d), Some(to)) = (self.dtls.as_mut(), self.ice.selected()) else {
+            return;
+        };
+        while let Some(pkt) = d.poll_transmit() {
+            sink.send(to, &pkt);
+            d.recycle(pkt);
+        }
+    }
+
+    /// Moves DTLS and SCTP output and events along until both are quiet.
+    fn drive(&mut self, now: Instant, sink: &mut dyn TransportSink) {
+        for _ in 0..64 {
+            let mut progressed = false;
+            while let Some(ev) = self.dtls.as_mut().and_then(|d| d.poll_event()) {
+                progressed = true;
+                match ev {
+                    DtlsEvent::Connected { srtp } => {
+                        self.srtp = Some(srtp);
+                        sink.event(Event::DtlsConnected { id: self.id });
+                        let dtls_client = matches!(self.remote_dtls, Some((DtlsRole::Client, _)));
+                        let mut sctp = SctpTransport::new(dtls_client);
+                        if !dtls_client {
+                            for (label, ordered, rexmit) in SERVER_CHANNELS {
+                                sctp.open_channel(label, ordered, rexmit);
+                            }
+                        }
+                        self.sctp = Some(sctp);
+                    }
+                    DtlsEvent::ApplicationData(data) => {
+                        if let Some(s) = self.sctp.as_mut() {
+                            s.handle_input(now, &data);
+                        }
+                    }
+                    DtlsEvent::Failed(reason) => self.fail(reason, sink),
+                    DtlsEvent::Closed => self.fail(FailReason::Closed, sink),
+                }
+            }
+            if let (Some(s), Some(d)) = (self.sctp.as_mut(), self.dtls.as_mut()) {
+                while let Some(pkt) = s.poll_transmit(now) {
+                    progressed = true;
+                    if d.send_application_data(&pkt).is_err() {
+                        break;
+                    }
+                }
+                while let Some(ev) = s.poll_event() {
+                    progressed = true;
+                    match ev {
+                        SctpEvent::Connected => sink.event(Event::SctpConnected { id: self.id }),
+                        SctpEvent::ChannelOpen { stream, label } => {
+                            tracing::debug!(transport = self.id.0, stream, %label, "data channel open");
+                        }
+                        SctpEvent::Message { .. } => {
+                            // Data forwarding is a later stage; messages are counted only.
+                        }
+                        SctpEvent::Closed => {}
+                    }
+                }
+            }
+            self.flush_dtls(sink);
+            if !progressed {
+                break;
+            }
+        }
+    }
+}
