@@ -129,7 +129,12 @@ fn is_connected_event(e: &DtlsEvent) -> bool {
 fn dtls_client_and_server_connect_with_matching_srtp_keys() {
     let mut pair = Pair::new();
     pair.run(50);
-    assert!(pair.both_connected(), "{:?} {:?}", pair.client_events, pair.server_events);
+    assert!(
+        pair.both_connected(),
+        "{:?} {:?}",
+        pair.client_events,
+        pair.server_events
+    );
     let client = connected_keys(&pair.client_events).unwrap();
     let server = connected_keys(&pair.server_events).unwrap();
     assert_eq!(client.profile(), server.profile());
@@ -142,7 +147,13 @@ fn dtls_client_and_server_connect_with_matching_srtp_keys() {
     assert_eq!(client.local().key.len(), 32);
     assert_eq!(client.local().salt.len(), 12);
     assert_eq!(pair.client.srtp(), Some(&client));
-    assert_eq!(pair.client_events.iter().filter(|e| is_connected_event(e)).count(), 1);
+    assert_eq!(
+        pair.client_events
+            .iter()
+            .filter(|e| is_connected_event(e))
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -157,7 +168,10 @@ fn dtls_client_has_client_hello_ready_and_server_waits() {
     assert!(server.poll_transmit().is_none());
     assert!(client.poll_timeout().is_some());
     assert!(!client.is_connected());
-    assert!(matches!(client.send_application_data(b"x"), Err(DtlsError::NotConnected)));
+    assert!(matches!(
+        client.send_application_data(b"x"),
+        Err(DtlsError::NotConnected)
+    ));
 }
 
 #[test]
@@ -246,7 +260,10 @@ fn dtls_client_fails_when_server_never_answers() {
         }
     }
     assert!(sent >= 2, "retransmitted before giving up");
-    assert_eq!(client.poll_event(), Some(DtlsEvent::Failed(FailReason::DtlsFailed)));
+    assert_eq!(
+        client.poll_event(),
+        Some(DtlsEvent::Failed(FailReason::DtlsFailed))
+    );
     assert!(client.is_stopped());
 }
 
@@ -260,7 +277,10 @@ fn dtls_close_notify_reaches_peer() {
     pair.shuttle();
     assert_eq!(pair.server_events.last(), Some(&DtlsEvent::Closed));
     assert!(pair.server.is_stopped());
-    assert!(matches!(pair.client.send_application_data(b"x"), Err(DtlsError::Stopped)));
+    assert!(matches!(
+        pair.client.send_application_data(b"x"),
+        Err(DtlsError::Stopped)
+    ));
 }
 
 /// A real ClientHello, cut at every length and bit-flipped, never panics a
@@ -287,7 +307,11 @@ fn dtls_garbage_and_truncated_client_hello_never_panic() {
         let noise: Vec<u8> = (0..len)
             .map(|i| {
                 seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                if i == 0 { 20 + (seed >> 24) as u8 % 44 } else { (seed >> 24) as u8 }
+                if i == 0 {
+                    20 + (seed >> 24) as u8 % 44
+                } else {
+                    (seed >> 24) as u8
+                }
             })
             .collect();
         server.handle_packet(now, &noise);
@@ -311,7 +335,10 @@ fn dtls_garbage_and_truncated_client_hello_never_panic() {
         pair.server.handle_packet(pair.now, &hello[..len]);
         pair.client.handle_packet(pair.now, &hello[..len]);
     }
-    assert!(pair.server.is_connected(), "garbage must not kill a connected session");
+    assert!(
+        pair.server.is_connected(),
+        "garbage must not kill a connected session"
+    );
     assert!(pair.client.is_connected());
 }
 

@@ -47,7 +47,9 @@ mod tests {
         let fp = sha256_fingerprint(b"certificate");
         let text = format_fingerprint(&fp);
         assert_eq!(text.len(), 32 * 3 - 1);
-        assert!(text.chars().all(|c| c == ':' || c.is_ascii_digit() || c.is_ascii_uppercase()));
+        assert!(text
+            .chars()
+            .all(|c| c == ':' || c.is_ascii_digit() || c.is_ascii_uppercase()));
         assert_eq!(parse_fingerprint(&text), Some(fp));
         assert_eq!(parse_fingerprint(&text.to_lowercase()), Some(fp));
     }

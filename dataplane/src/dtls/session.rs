@@ -196,7 +196,9 @@ impl DtlsSession {
 
     /// The SRTP keys, once connected.
     pub fn srtp(&self) -> Option<&SrtpKeyingMaterial> {
-        self.srtp.as_ref().filter(|_| self.phase == Phase::Connected)
+        self.srtp
+            .as_ref()
+            .filter(|_| self.phase == Phase::Connected)
     }
 
     /// Counters since creation.
@@ -331,11 +333,10 @@ impl DtlsSession {
                 Output::PeerCert(der) => self.verify_peer(der),
                 Output::KeyingMaterial(material, profile) => self.set_keys(&material, profile),
                 Output::ApplicationData(data) => self.deliver(data),
-                Output::CloseNotify => {
-                    if !self.is_stopped() {
-                        self.phase = Phase::Closed;
-                        self.push_event(DtlsEvent::Closed);
-                    }
+                Output::CloseNotify if !self.is_stopped() => {
+                    self.phase = Phase::Closed;
+                    self.timeout = None;
+                    self.push_event(DtlsEvent::Closed);
                 }
                 _ => {}
             }
@@ -391,7 +392,11 @@ impl DtlsSession {
                 self.try_connect();
             }
             None => {
-                tracing::warn!(?profile, len = material.len(), "unusable SRTP keying material");
+                tracing::warn!(
+                    ?profile,
+                    len = material.len(),
+                    "unusable SRTP keying material"
+                );
                 self.fail(FailReason::DtlsFailed);
             }
         }
@@ -437,6 +442,31 @@ impl DtlsSession {
             _ => FailReason::DtlsFailed,
         };
         self.fail(reason);
+        self.flush_alert();
+    }
+
+    /// After a fatal error dimpl may have queued an alert (e.g.
+    /// handshake_failure). Sending it lets the peer give up at once instead
+    /// of retransmitting until its own timeout; anything else is discarded.
+    fn flush_alert(&mut self) {
+        const ALERT: u8 = 21;
+        let mut buf = std::mem::take(&mut self.out_buf);
+        // Bounded: dimpl ends every poll cycle with Timeout, this only guards
+        // against an engine that no longer does after an error.
+        for _ in 0..16 {
+            match self.dtls.poll_output(&mut buf) {
+                Output::Packet(p) if p.first() == Some(&ALERT) => {
+                    if self.transmits.len() < MAX_QUEUED_TRANSMITS {
+                        let mut out = self.spare.pop().unwrap_or_default();
+                        out.extend_from_slice(p);
+                        self.transmits.push_back(out);
+                    }
+                }
+                Output::Timeout(_) | Output::BufferTooSmall { .. } => break,
+                _ => {}
+            }
+        }
+        self.out_buf = buf;
     }
 
     /// Stops for good: drops what was not yet sent, reports `reason` last.

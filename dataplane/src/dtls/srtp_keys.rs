@@ -204,9 +204,21 @@ mod tests {
     #[test]
     fn lengths_follow_rfc5764_and_rfc7714() {
         use SrtpProfile::*;
-        assert_eq!((Aes128CmHmacSha1_80.key_len(), Aes128CmHmacSha1_80.salt_len()), (16, 14));
-        assert_eq!((AeadAes128Gcm.key_len(), AeadAes128Gcm.salt_len()), (16, 12));
-        assert_eq!((AeadAes256Gcm.key_len(), AeadAes256Gcm.salt_len()), (32, 12));
+        assert_eq!(
+            (
+                Aes128CmHmacSha1_80.key_len(),
+                Aes128CmHmacSha1_80.salt_len()
+            ),
+            (16, 14)
+        );
+        assert_eq!(
+            (AeadAes128Gcm.key_len(), AeadAes128Gcm.salt_len()),
+            (16, 12)
+        );
+        assert_eq!(
+            (AeadAes256Gcm.key_len(), AeadAes256Gcm.salt_len()),
+            (32, 12)
+        );
         assert_eq!(AeadAes256Gcm.material_len(), MAX_MATERIAL);
     }
 
