@@ -41,6 +41,7 @@ fn answer_with(
         enabled_codecs: enabled,
         send_tracks: tracks,
         max_message_size: 65536,
+        opus: &HashMap::new(),
     };
     let answer = build_answer(&offer, &opts).expect("answer");
     let parsed = sdp::parse(&answer.sdp).expect("our answer parses with our parser");
@@ -408,6 +409,7 @@ fn offer_without_fingerprint_or_credentials_is_an_error() {
         enabled_codecs: &[],
         send_tracks: &tracks,
         max_message_size: 65536,
+        opus: &HashMap::new(),
     };
     let no_fp = sdp::parse(&format!(
         "{TINY_HEAD}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=mid:0\r\n"
@@ -454,6 +456,7 @@ fn answering_any_line_truncation_of_an_offer_never_panics() {
         enabled_codecs: &[],
         send_tracks: &tracks,
         max_message_size: 65536,
+        opus: &HashMap::new(),
     };
     for name in [
         "chrome_simulcast_vp8_offer.sdp",
@@ -501,5 +504,47 @@ fn published_media_reports_track_key_ssrcs_and_rids() {
     assert_eq!(
         mic.track_key.as_deref(),
         Some("7c0a5d5e-1e0b-4a39-9f3e-2b1f4c6d8e90")
+    );
+}
+
+#[test]
+fn opus_answer_asks_for_dtx_and_stereo_per_mid() {
+    let offer = sdp::parse(&fixture("chrome_single_pc_offer.sdp")).unwrap();
+    let local = local();
+    let opus = HashMap::from([(
+        "7".to_string(),
+        sdp::OpusAnswer {
+            dtx: true,
+            stereo: true,
+        },
+    )]);
+    let opts = AnswerOptions {
+        opus: &opus,
+        ..AnswerOptions::new(&local, 9, 1)
+    };
+    let a = build_answer(&offer, &opts).unwrap();
+    let p = sdp::parse(&a.sdp).unwrap();
+    let fmtp = p.media[7].codec(111).and_then(|c| c.fmtp.clone());
+    assert_eq!(
+        fmtp.as_deref(),
+        Some("minptime=10;useinbandfec=1;usedtx=1;stereo=1;maxaveragebitrate=510000")
+    );
+    // Other mids keep the client's fmtp; the defaults echo it too.
+    let plain = build_answer(&offer, &AnswerOptions::new(&local, 9, 1)).unwrap();
+    let p = sdp::parse(&plain.sdp).unwrap();
+    assert_eq!(
+        p.media[7]
+            .codec(111)
+            .and_then(|c| c.fmtp.clone())
+            .as_deref(),
+        Some("minptime=10;useinbandfec=1")
+    );
+    let no_dtx = sdp::OpusAnswer {
+        dtx: false,
+        stereo: false,
+    };
+    assert_eq!(
+        no_dtx.apply(Some("minptime=10;usedtx=1;stereo=1")),
+        "minptime=10"
     );
 }

@@ -6,6 +6,7 @@
 //! it. Media sections keep the offer's mids, order and payload types.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use super::codecs::{accepts_codec, same_format, SUPPORTED_RTCP_FB};
 use super::error::SdpError;
@@ -36,6 +37,67 @@ pub struct AnswerOptions<'a> {
     pub send_tracks: &'a HashMap<String, OutgoingTrack>,
     /// The largest data-channel message we accept.
     pub max_message_size: u64,
+    /// Opus settings per mid of a client-sent audio m-line, from the
+    /// track's `audio_features` (LiveKit edits its publisher answer the same
+    /// way). Mids not listed echo the client's fmtp.
+    pub opus: &'a HashMap<String, OpusAnswer>,
+}
+
+/// The opus fmtp we ask the publisher for (RFC 7587 7.1: the receiver's
+/// fmtp says what it wants to receive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpusAnswer {
+    /// Ask for DTX (`usedtx=1`); LiveKit does unless the track has
+    /// `TF_NO_DTX`.
+    pub dtx: bool,
+    /// Ask for stereo (`stereo=1;maxaveragebitrate=510000`), for `TF_STEREO`
+    /// tracks; without it Chrome sends mono.
+    pub stereo: bool,
+}
+
+impl OpusAnswer {
+    /// The client's opus fmtp with our dtx/stereo wishes applied.
+    pub fn apply(&self, client_fmtp: Option<&str>) -> String {
+        let mut parts: Vec<&str> = client_fmtp
+            .unwrap_or("")
+            .split(';')
+            .map(str::trim)
+            .filter(|kv| !kv.is_empty())
+            .filter(|kv| {
+                let k = kv.split('=').next().unwrap_or("").trim();
+                !["usedtx", "stereo", "maxaveragebitrate"]
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(k))
+            })
+            .collect();
+        if self.dtx {
+            parts.push("usedtx=1");
+        }
+        if self.stereo {
+            parts.push("stereo=1");
+            parts.push("maxaveragebitrate=510000");
+        }
+        parts.join(";")
+    }
+}
+
+static NO_TRACKS: LazyLock<HashMap<String, OutgoingTrack>> = LazyLock::new(HashMap::new);
+static NO_OPUS: LazyLock<HashMap<String, OpusAnswer>> = LazyLock::new(HashMap::new);
+
+impl<'a> AnswerOptions<'a> {
+    /// Options with every codec allowed, nothing to send, client opus fmtp
+    /// echoed and a 64 KiB message size; set the other fields as needed.
+    pub fn new(local: &'a LocalTransport, session_id: u64, session_version: u64) -> Self {
+        AnswerOptions {
+            local,
+            session_id,
+            session_version,
+            enabled_codecs: &[],
+            send_tracks: &NO_TRACKS,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            opus: &NO_OPUS,
+        }
+    }
 }
 
 /// The remote side of the transport, for the dataplane.
@@ -277,7 +339,7 @@ fn negotiate(index: usize, m: &MediaSection, opts: &AnswerOptions<'_>) -> Negoti
             index,
             m,
             &AnswerOptions {
-                send_tracks: &HashMap::new(),
+                send_tracks: &NO_TRACKS,
                 ..*opts
             },
         );
@@ -314,6 +376,10 @@ fn negotiate(index: usize, m: &MediaSection, opts: &AnswerOptions<'_>) -> Negoti
             let mut c = c.clone();
             c.rtcp_fb.retain(keep_fb);
             c.rtcp_fb.dedup();
+            let opus = m.mid.as_ref().and_then(|mid| opts.opus.get(mid));
+            if let Some(o) = opus.filter(|_| c.name.eq_ignore_ascii_case("opus")) {
+                c.fmtp = Some(o.apply(c.fmtp.as_deref()));
+            }
             codecs.push(c);
         }
     }

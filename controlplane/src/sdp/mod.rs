@@ -25,7 +25,7 @@ pub mod parse;
 mod write;
 
 pub use answer::{
-    build_answer, remote_transport, Answer, AnswerOptions, DtlsRole, NegotiatedMedia,
+    build_answer, remote_transport, Answer, AnswerOptions, DtlsRole, NegotiatedMedia, OpusAnswer,
     PublishedMedia, RemoteTransport,
 };
 pub use candidate::{Candidate, CandidateInit, HostCandidate};
