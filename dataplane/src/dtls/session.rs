@@ -6,8 +6,9 @@
 //!   [`FailReason::FingerprintMismatch`] before it reports `Connected`.
 //! - `Connected` is only reported once the handshake finished, the peer
 //!   certificate was verified and `use_srtp` produced keys.
-//! - Any fatal error stops the session for good: nothing more is sent or
-//!   delivered, and [`DtlsSession::poll_timeout`] goes quiet.
+//! - Any fatal error stops the session for good: nothing more is sent
+//!   (except the fatal alert dimpl may have queued) or delivered, and
+//!   [`DtlsSession::poll_timeout`] goes quiet.
 //!
 //! Contract (as in str0m and quinn-proto): after every call that feeds input
 //! ([`DtlsSession::new`], [`DtlsSession::handle_packet`],
