@@ -21,6 +21,7 @@ pub mod error;
 pub mod extensions;
 pub mod model;
 pub mod offer;
+pub mod opus;
 pub mod parse;
 mod write;
 
