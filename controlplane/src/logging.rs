@@ -1,6 +1,8 @@
 //! Logging setup: `tracing` to stderr, at `logging.level` (or `RUST_LOG`
 //! when set), as text or one JSON object per line (`logging.json`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LoggingConfig;
@@ -26,6 +28,7 @@ pub fn init(cfg: &LoggingConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(true);
     let result = if cfg.json {
         builder.json().flatten_event(true).try_init()

@@ -290,3 +290,38 @@ fn tampered_payload_is_rejected() {
         Err(AuthError::InvalidToken(_))
     ));
 }
+
+/// Minted by the real Python SDK (livekit-api 1.x):
+/// `AccessToken("APIkey123", SECRET).with_identity("py-user").with_name("Py User")
+/// .with_metadata("meta").with_attributes({"k": "v"}).with_ttl(60 years)
+/// .with_grants(VideoGrants(room_join=True, room="py-room", can_publish=False,
+/// can_publish_sources=["microphone"], hidden=True))`.
+const PYTHON_SDK_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJuYW1lIjoiUHkgVXNlciIsIm1ldGFkYXRhIjoibWV0YSIsInZpZGVvIjp7InJvb21Kb2luIjp0cnVlLCJyb29tIjoicHktcm9vbSIsImNhblB1Ymxpc2giOmZhbHNlLCJjYW5TdWJzY3JpYmUiOnRydWUsImNhblB1Ymxpc2hEYXRhIjp0cnVlLCJjYW5QdWJsaXNoU291cmNlcyI6WyJtaWNyb3Bob25lIl0sImhpZGRlbiI6dHJ1ZX0sImF0dHJpYnV0ZXMiOnsiayI6InYifSwic3ViIjoicHktdXNlciIsImlzcyI6IkFQSWtleTEyMyIsIm5iZiI6MTc5NTQ2NTg5MywiZXhwIjozNjg3NjI1ODkzfQ.uc8tQLV1duEFHlCmjty0FXbuUYcQU8tRY5e2QefLbnA";
+const PYTHON_SDK_TOKEN_NBF: u64 = 1_795_465_893;
+
+#[test]
+fn accepts_token_minted_by_python_sdk() {
+    let c = provider()
+        .verify_at(PYTHON_SDK_TOKEN, Some(PYTHON_SDK_TOKEN_NBF + 10))
+        .unwrap();
+    assert_eq!(c.iss, KEY);
+    assert_eq!(c.sub, "py-user");
+    assert_eq!(c.name, "Py User");
+    assert_eq!(c.metadata, "meta");
+    assert_eq!(c.attributes.get("k").map(String::as_str), Some("v"));
+    let v = c.video_grant();
+    assert!(v.room_join && v.room == "py-room" && v.hidden);
+    assert!(!v.can_publish() && v.can_subscribe());
+    assert!(
+        v.can_publish_data(),
+        "Python writes canPublishData explicitly"
+    );
+    assert!(
+        !v.can_publish_source("microphone"),
+        "no publishing at all when canPublish is false"
+    );
+    // Before its nbf (beyond the leeway) the same token is refused.
+    assert!(provider()
+        .verify_at(PYTHON_SDK_TOKEN, Some(PYTHON_SDK_TOKEN_NBF - 120))
+        .is_err());
+}

@@ -38,6 +38,7 @@ pub struct Cli {
 /// Flags shared by the server and the subcommands (global, so they may come
 /// before or after the subcommand name).
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Server and config options")]
 pub struct ServerArgs {
     /// Development mode: keys `devkey: secret` when none are given, bind to
     /// 127.0.0.1 and ::1, UDP port 7882, log level debug. Insecure.
@@ -138,7 +139,14 @@ pub enum Command {
     /// Print the ports the server is configured to use.
     Ports,
     /// Create a room join token for development use (prints "Token: <jwt>").
-    CreateJoinToken(TokenArgs),
+    #[command(
+        after_help = "Grant flags take an optional true/false: `--hidden` is `--hidden true`, \
+`--can-publish false` denies publishing. Omitted grants keep LiveKit's defaults \
+(canPublish and canSubscribe true, canPublishData follows canPublish, others false).\n\n\
+Example:\n  ringcast --dev create-join-token --room demo --identity alice --can-publish false --hidden\n\n\
+Output: one line `Token: <jwt>` on stdout (with --raw, just `<jwt>`)."
+    )]
+    CreateJoinToken(Box<TokenArgs>),
 }
 
 /// `create-join-token` flags. Grant flags take an optional boolean:
@@ -175,38 +183,50 @@ pub struct TokenArgs {
     /// Print only the JWT, without the "Token: " prefix.
     #[arg(long)]
     pub raw: bool,
-    #[arg(long = "can-publish", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// May publish tracks (default true).
+    #[arg(help_heading = "Grants", long = "can-publish", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub can_publish: Option<bool>,
-    #[arg(long = "can-subscribe", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// May subscribe to tracks (default true).
+    #[arg(help_heading = "Grants", long = "can-subscribe", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub can_subscribe: Option<bool>,
-    #[arg(long = "can-publish-data", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// May send data packets (default: same as canPublish).
+    #[arg(help_heading = "Grants", long = "can-publish-data", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub can_publish_data: Option<bool>,
-    #[arg(long = "can-update-own-metadata", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// May update its own name, metadata and attributes (default false).
+    #[arg(help_heading = "Grants", long = "can-update-own-metadata", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub can_update_own_metadata: Option<bool>,
-    #[arg(long = "can-subscribe-metrics", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// May subscribe to metrics (default false).
+    #[arg(help_heading = "Grants", long = "can-subscribe-metrics", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub can_subscribe_metrics: Option<bool>,
     /// Sources that may be published, comma separated: camera, microphone,
     /// screen_share, screen_share_audio (default: all).
     #[arg(
+        help_heading = "Grants",
         long = "can-publish-sources",
         value_name = "LIST",
         value_delimiter = ','
     )]
     pub can_publish_sources: Vec<String>,
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// Hidden from other participants (default false).
+    #[arg(help_heading = "Grants", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub hidden: Option<bool>,
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// Marks the participant as an agent (default false).
+    #[arg(help_heading = "Grants", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub agent: Option<bool>,
-    #[arg(long = "room-admin", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// roomAdmin: may manage the room through the API (default false).
+    #[arg(help_heading = "Grants", long = "room-admin", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub room_admin: Option<bool>,
-    #[arg(long = "room-create", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// roomCreate: may create and delete rooms through the API (default false).
+    #[arg(help_heading = "Grants", long = "room-create", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub room_create: Option<bool>,
-    #[arg(long = "room-list", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// roomList: may list rooms through the API (default false).
+    #[arg(help_heading = "Grants", long = "room-list", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub room_list: Option<bool>,
-    #[arg(long = "room-record", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    /// roomRecord: may use egress (default false).
+    #[arg(help_heading = "Grants", long = "room-record", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub room_record: Option<bool>,
     /// roomJoin (default true; `--room-join false` makes an API-only token).
-    #[arg(long = "room-join", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    #[arg(help_heading = "Grants", long = "room-join", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub room_join: Option<bool>,
     /// Participant kind claim: standard, ingress, egress, sip, agent.
     #[arg(long)]

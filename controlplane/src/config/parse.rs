@@ -106,12 +106,10 @@ pub fn parse_key_map(text: &str) -> Result<Vec<(String, String)>, String> {
 fn located(origin: &str, key: Option<String>, e: &serde_yaml::Error) -> ParseError {
     let loc = e.location();
     let mut message = e.to_string();
-    // serde_yaml appends " at line L column C"; we print the location ourselves.
+    // serde_yaml puts " at line L column C" in its text; we print the location in front.
     if let Some(l) = &loc {
         let suffix = format!(" at line {} column {}", l.line(), l.column());
-        if let Some(stripped) = message.strip_suffix(&suffix) {
-            message = stripped.to_string();
-        }
+        message = message.replacen(&suffix, "", 1);
     }
     // serde_yaml may also prefix the key path ("rtc.tcp_port: ..."); drop it
     // when we print the key anyway.
