@@ -319,3 +319,33 @@ fn empty_credentials_are_rejected() {
         Some(IceError::BadCredentials)
     );
 }
+
+#[test]
+fn rfc5769_sample_request_is_answered_by_the_agent() {
+    // The RFC's request is ICE-CONTROLLED and has no USE-CANDIDATE; a lite
+    // agent still answers it and selects the address provisionally.
+    let mut ice = IceLite::new("evtj", RFC5769_PASSWORD, "h6vY").unwrap();
+    let from = addr("192.0.2.1:32853");
+    let mut out = [0u8; MAX_RESPONSE_LEN];
+    let o = ice
+        .handle_binding(Instant::now(), from, &RFC5769_REQUEST, &mut out)
+        .unwrap();
+    let (txid, mapped) = decode_success(&out[..o.response_len], RFC5769_PASSWORD).unwrap();
+    assert_eq!(txid, RFC5769_TXID);
+    assert_eq!(mapped, from);
+    assert_eq!(&out[20..32], &RFC5769_XMA_V4);
+    assert!(o.selected);
+}
+
+#[test]
+fn counters_record_answered_unauthorized_and_rejected_checks() {
+    let mut ice = agent();
+    let a = addr("198.51.100.7:40000");
+    let mut out = [0u8; MAX_RESPONSE_LEN];
+    check(&mut ice, Instant::now(), a, true).unwrap();
+    let bad_pwd = Req::new(USERNAME, "wrong-password-000000000").encode();
+    let _ = ice.handle_binding(Instant::now(), a, &bad_pwd, &mut out);
+    let _ = ice.handle_binding(Instant::now(), a, &[0, 1, 0], &mut out);
+    let c = ice.counters();
+    assert_eq!((c.answered, c.unauthorized, c.rejected), (1, 1, 1));
+}

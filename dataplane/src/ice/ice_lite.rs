@@ -89,6 +89,18 @@ pub enum IceError {
     BadCredentials,
 }
 
+/// Per-transport check counters, for metrics and debugging: rejected
+/// checks are dropped without a reply, so this is where they show up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IceCounters {
+    /// Checks answered with a Binding Success Response.
+    pub answered: u64,
+    /// Checks with a bad MESSAGE-INTEGRITY (wrong password).
+    pub unauthorized: u64,
+    /// Malformed STUN, wrong USERNAME, or arriving after failure.
+    pub rejected: u64,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct ValidRemote {
     addr: SocketAddr,
@@ -106,6 +118,7 @@ pub struct IceLite {
     nominated: bool,
     valid: [Option<ValidRemote>; MAX_VALID_REMOTES],
     consent: ConsentClock,
+    counters: IceCounters,
 }
 
 fn check_cred(s: &str) -> Result<Box<[u8]>, IceError> {
@@ -149,6 +162,7 @@ impl IceLite {
             nominated: false,
             valid: [None; MAX_VALID_REMOTES],
             consent: ConsentClock::new(timeouts),
+            counters: IceCounters::default(),
         })
     }
 
@@ -185,6 +199,12 @@ impl IceLite {
         self.nominated
     }
 
+    /// Check counters since creation.
+    #[must_use]
+    pub fn counters(&self) -> IceCounters {
+        self.counters
+    }
+
     /// Whether `addr` passed a check. Only such addresses may send us DTLS
     /// or media (RFC 8445 section 7.3: no data before a valid check).
     #[must_use]
@@ -196,6 +216,22 @@ impl IceLite {
     /// Binding Success Response into `out` and updates selection and
     /// consent. On error nothing changes and nothing is to be sent.
     pub fn handle_binding(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        pkt: &[u8],
+        out: &mut [u8],
+    ) -> Result<IceOutcome, IceError> {
+        let result = self.answer(now, from, pkt, out);
+        match &result {
+            Ok(_) => self.counters.answered += 1,
+            Err(IceError::Unauthorized) => self.counters.unauthorized += 1,
+            Err(_) => self.counters.rejected += 1,
+        }
+        result
+    }
+
+    fn answer(
         &mut self,
         now: Instant,
         from: SocketAddr,

@@ -15,6 +15,8 @@ pub mod stun;
 pub mod table;
 
 pub use consent::ConsentTimeouts;
-pub use ice_lite::{IceError, IceEvent, IceLite, IceOutcome, IceState, MAX_VALID_REMOTES};
+pub use ice_lite::{
+    IceCounters, IceError, IceEvent, IceLite, IceOutcome, IceState, MAX_VALID_REMOTES,
+};
 pub use stun::{username_ufrag, StunError};
 pub use table::{TableError, TransportIndex, TransportTable};
