@@ -417,3 +417,19 @@ fn serialized_defaults_round_trip() {
     assert!(p.unknown_keys.is_empty(), "{:?}", p.unknown_keys);
     assert_eq!(p.config, Config::default());
 }
+
+#[test]
+fn dev_with_own_keys_uses_them_and_binds_all_interfaces() {
+    // livekit-server binds loopback only when it falls back to the shared
+    // placeholder key.
+    let o = Overrides {
+        dev: true,
+        keys: Some("mine: s".into()),
+        ..Default::default()
+    };
+    let c = load_with_notes(&o).unwrap().config;
+    assert_eq!(c.keys.len(), 1);
+    assert_eq!(c.keys.get("mine").map(String::as_str), Some("s"));
+    assert!(c.bind_addresses.is_empty());
+    assert_eq!(c.udp_port(), 7882);
+}
