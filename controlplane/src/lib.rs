@@ -7,10 +7,13 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ids;
+pub mod media;
+pub mod participant;
 pub mod logging;
 pub mod rooms;
 pub mod sdp;
 pub mod server;
+pub mod signal;
 pub mod twirp;
 
 /// The version we report to clients. The JS SDK gates features on the server

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use crate::auth::KeyProvider;
 use crate::config::Config;
+use crate::media::{LocalMediaParams, MediaControl, NullSink};
+use crate::participant::LiveRooms;
 use crate::rooms::RoomRegistry;
+use std::sync::atomic::AtomicU64;
 
 /// Everything a request handler may need. Cheap to clone.
 #[derive(Clone)]
@@ -12,13 +15,46 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Arc<KeyProvider>,
     pub rooms: Arc<RoomRegistry>,
+    /// Who is connected in each room.
+    pub live: Arc<LiveRooms>,
+    /// Transports and the link to the dataplane.
+    pub media: Arc<MediaControl>,
+    pub counters: Arc<Counters>,
+    /// This node's id (`ND_...`), reported in ServerInfo.
+    pub node_id: String,
+}
+
+/// Control-plane counters (rejected input and the like).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Signaling frames that did not decode.
+    pub bad_signal_messages: AtomicU64,
 }
 
 impl AppState {
+    /// State with no dataplane attached (commands are dropped): for tests and
+    /// for the HTTP-only parts.
     pub fn new(config: Config) -> Self {
+        let params = LocalMediaParams {
+            fingerprint: [0; 32],
+            ips: Vec::new(),
+            port: 0,
+        };
+        Self::with_media(config, MediaControl::new(Box::new(NullSink), params))
+    }
+
+    pub fn with_media(config: Config, media: MediaControl) -> Self {
         let keys = Arc::new(KeyProvider::new(config.keys.clone()));
         let rooms = Arc::new(RoomRegistry::new(&config));
-        Self { config: Arc::new(config), keys, rooms }
+        Self {
+            config: Arc::new(config),
+            keys,
+            rooms,
+            live: Arc::new(LiveRooms::default()),
+            media: Arc::new(media),
+            counters: Arc::new(Counters::default()),
+            node_id: crate::ids::guid("ND_"),
+        }
     }
 }
 
@@ -26,7 +62,10 @@ impl AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot bind {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("no address to listen on")]
     NoListeners,
     #[error("server error: {0}")]
@@ -67,12 +106,19 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
                 tracing::warn!(%addr, error = %e, "skipping listen address");
                 continue;
             }
-            Err(source) => return Err(ServerError::Bind { addr: addr.clone(), source }),
+            Err(source) => {
+                return Err(ServerError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })
+            }
         };
         tracing::info!(%addr, "listening for HTTP/WebSocket");
         let app = app.clone();
         tasks.push(tokio::spawn(async move {
-            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
         }));
     }
     if tasks.is_empty() {

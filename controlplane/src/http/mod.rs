@@ -20,12 +20,9 @@ use crate::server::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { "OK" }))
-        // The signaling WebSocket upgrade (controlplane/src/signal/) plugs in
-        // here: replace `not_found` on `/rtc` and `/rtc/v1` with a handler
-        // that upgrades WebSocket requests and answers plain GETs with an
-        // empty 404, as LiveKit does.
-        .route("/rtc", get(not_found))
-        .route("/rtc/v1", get(not_found))
+        // The signaling WebSockets; a plain GET gets an empty 404.
+        .route("/rtc", get(crate::signal::ws::rtc_v0))
+        .route("/rtc/v1", get(crate::signal::ws::rtc_v1))
         .route("/rtc/validate", get(validate::validate_v0))
         .route("/rtc/v1/validate", get(validate::validate_v1))
         .merge(crate::twirp::routes())

@@ -1,0 +1,160 @@
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use ringcast_shared::records::{Command, DtlsRole, Fingerprint, InlineStr, TransportId};
+
+use super::IceCredentials;
+use crate::participant::PcRole;
+
+/// Who a transport belongs to, so dataplane events find their participant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportOwner {
+    pub room: String,
+    pub participant_sid: String,
+    pub pc: PcRole,
+}
+
+/// A transport as the signaling session holds it.
+#[derive(Debug, Clone)]
+pub struct LocalTransport {
+    pub id: TransportId,
+    pub ice: IceCredentials,
+    /// The remote side once known (installed in the dataplane).
+    pub remote: Option<RemoteDtls>,
+}
+
+/// The peer's ICE ufrag and DTLS parameters, from its SDP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteDtls {
+    pub ufrag: String,
+    pub role: DtlsRole,
+    pub fingerprint: [u8; 32],
+}
+
+/// What every SDP we write needs from the dataplane.
+#[derive(Debug, Clone)]
+pub struct LocalMediaParams {
+    /// SHA-256 of the dataplane's DTLS certificate.
+    pub fingerprint: [u8; 32],
+    /// One host candidate per address, all on the mux `port`.
+    pub ips: Vec<IpAddr>,
+    pub port: u16,
+}
+
+/// Sends commands to every dataplane worker.
+pub trait CommandSink: Send + Sync {
+    /// Delivers `cmd` to every worker; false if any worker's ring was full.
+    fn broadcast(&self, cmd: Command) -> bool;
+}
+
+/// A sink that drops everything (tests, or a server started without media).
+#[derive(Debug, Default)]
+pub struct NullSink;
+
+impl CommandSink for NullSink {
+    fn broadcast(&self, _cmd: Command) -> bool {
+        true
+    }
+}
+
+/// Allocates transports, installs them in the dataplane and remembers owners.
+pub struct MediaControl {
+    next_id: AtomicU64,
+    owners: Mutex<HashMap<TransportId, TransportOwner>>,
+    sink: Box<dyn CommandSink>,
+    params: LocalMediaParams,
+}
+
+impl std::fmt::Debug for MediaControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaControl")
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+impl MediaControl {
+    pub fn new(sink: Box<dyn CommandSink>, params: LocalMediaParams) -> Self {
+        Self {
+            next_id: AtomicU64::new(1),
+            owners: Mutex::new(HashMap::new()),
+            sink,
+            params,
+        }
+    }
+
+    pub fn params(&self) -> &LocalMediaParams {
+        &self.params
+    }
+
+    /// A new transport with fresh ICE credentials; not yet in the dataplane.
+    pub fn create(&self, owner: TransportOwner) -> LocalTransport {
+        let id = TransportId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        if let Ok(mut owners) = self.owners.lock() {
+            owners.insert(id, owner);
+        }
+        LocalTransport {
+            id,
+            ice: IceCredentials::generate(),
+            remote: None,
+        }
+    }
+
+    pub fn owner(&self, id: TransportId) -> Option<TransportOwner> {
+        self.owners.lock().ok().and_then(|o| o.get(&id).cloned())
+    }
+
+    /// Installs `t` in the dataplane with `remote`, or updates its remote side.
+    /// Returns false when the command could not be queued.
+    pub fn install(&self, t: &mut LocalTransport, remote: RemoteDtls) -> bool {
+        if t.remote.as_ref() == Some(&remote) {
+            return true;
+        }
+        let fingerprint = Fingerprint {
+            sha256: remote.fingerprint,
+        };
+        let cmd = if t.remote.is_none() {
+            let (Some(local_ufrag), Some(local_pwd), Some(remote_ufrag)) = (
+                InlineStr::new(&t.ice.ufrag),
+                InlineStr::new(&t.ice.pwd),
+                InlineStr::new(&remote.ufrag),
+            ) else {
+                tracing::warn!(
+                    transport = t.id.0,
+                    "ICE credentials too long for the dataplane"
+                );
+                return false;
+            };
+            Command::AddTransport {
+                id: t.id,
+                local_ufrag,
+                local_pwd,
+                remote_ufrag,
+                role: remote.role,
+                fingerprint,
+            }
+        } else {
+            Command::SetRemoteDtls {
+                id: t.id,
+                role: remote.role,
+                fingerprint,
+            }
+        };
+        t.remote = Some(remote);
+        let ok = self.sink.broadcast(cmd);
+        if !ok {
+            tracing::warn!(transport = t.id.0, "dataplane command ring full");
+        }
+        ok
+    }
+
+    /// Removes the transport from the dataplane and forgets its owner.
+    pub fn remove(&self, id: TransportId) {
+        if let Ok(mut owners) = self.owners.lock() {
+            owners.remove(&id);
+        }
+        self.sink.broadcast(Command::RemoveTransport { id });
+    }
+}

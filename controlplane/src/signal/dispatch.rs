@@ -1,0 +1,113 @@
+//! What the server does with each `SignalRequest` of a joined participant.
+//! Synchronous and I/O-free: it mutates the room's participants and queues
+//! responses in outboxes, so it is driven the same way by the WebSocket
+//! handler and by in-memory tests.
+
+use livekit_protocol as proto;
+use proto::signal_request::Message as Req;
+use proto::signal_response::Message as Resp;
+
+use crate::media::MediaControl;
+use crate::participant::ParticipantSet;
+
+use super::negotiation;
+
+/// What the caller must do after a request was handled.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Keep reading.
+    Continue,
+    /// The participant left (its Leave was handled); close the socket.
+    Leave,
+}
+
+/// Milliseconds since the Unix epoch (LiveKit's pong unit: JS overflows on ns).
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Handles one request from participant `sid`.
+pub fn handle_request(
+    set: &mut ParticipantSet,
+    media: &MediaControl,
+    enabled_codecs: &[String],
+    sid: &str,
+    req: proto::SignalRequest,
+) -> Next {
+    let Some(msg) = req.message else {
+        return Next::Continue;
+    };
+    let Some(p) = set.get_mut(sid) else {
+        return Next::Leave;
+    };
+    match msg {
+        Req::Ping(ts) => {
+            let _ = ts;
+            p.outbox.send(Resp::Pong(unix_ms()));
+        }
+        Req::PingReq(ping) => {
+            p.outbox.send(Resp::PongResp(proto::Pong {
+                last_ping_timestamp: ping.timestamp,
+                timestamp: unix_ms(),
+            }));
+        }
+        Req::Leave(_) => {
+            set.take(sid, proto::DisconnectReason::ClientInitiated);
+            return Next::Leave;
+        }
+        Req::Offer(offer) => negotiation::on_client_offer(set, media, enabled_codecs, sid, offer),
+        Req::Answer(answer) => negotiation::on_client_answer(set, media, sid, answer),
+        Req::Trickle(_) => {
+            // ICE-lite: the peer's addresses are learned from its checks.
+        }
+        Req::AddTrack(add) => {
+            // Publishing is not supported yet: refuse clearly rather than time out.
+            p.outbox.send(Resp::RequestResponse(proto::RequestResponse {
+                request_id: 0,
+                reason: proto::request_response::Reason::UnsupportedType as i32,
+                message: "publishing is not supported by this server yet".into(),
+                request: Some(proto::request_response::Request::AddTrack(add)),
+            }));
+        }
+        Req::UpdateMetadata(upd) => {
+            let request_id = upd.request_id;
+            if !p.grant.can_update_own_metadata() {
+                p.outbox.send(Resp::RequestResponse(proto::RequestResponse {
+                    request_id,
+                    reason: proto::request_response::Reason::NotAllowed as i32,
+                    message: "does not have permission to update own metadata".into(),
+                    request: None,
+                }));
+                return Next::Continue;
+            }
+            if !upd.name.is_empty() {
+                p.name = upd.name;
+            }
+            if !upd.metadata.is_empty() {
+                p.metadata = upd.metadata;
+            }
+            for (k, v) in upd.attributes {
+                if v.is_empty() {
+                    p.attributes.remove(&k);
+                } else {
+                    p.attributes.insert(k, v);
+                }
+            }
+            p.version += 1;
+            p.outbox.send(Resp::RequestResponse(proto::RequestResponse {
+                request_id,
+                reason: proto::request_response::Reason::Ok as i32,
+                message: String::new(),
+                request: None,
+            }));
+            set.broadcast_info(sid);
+        }
+        other => {
+            tracing::debug!(participant = sid, request = ?std::mem::discriminant(&other), "signal request not handled yet");
+        }
+    }
+    Next::Continue
+}

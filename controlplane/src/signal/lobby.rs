@@ -1,0 +1,247 @@
+//! Entering and leaving a room: the checks before the upgrade, the
+//! JoinResponse, telling the others, and the first negotiation step.
+
+use axum::http::StatusCode;
+use livekit_protocol as proto;
+use proto::signal_response::Message as Resp;
+use tokio::sync::mpsc;
+
+use super::join_request::{ConnectParams, SignalVariant};
+use super::{join_response, negotiation};
+use crate::http::join_check::JoinGrant;
+use crate::participant::{Outbox, Outgoing, Participant, ParticipantSet, ParticipantState};
+use crate::server::AppState;
+
+/// A participant that is in the room, with its signaling queue.
+pub struct Joined {
+    pub room: String,
+    pub sid: String,
+    pub outbox_rx: mpsc::UnboundedReceiver<Outgoing>,
+}
+
+/// Why a join failed after the upgrade.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    #[error("requested room does not exist")]
+    NoRoom,
+    #[error("room is full")]
+    Full,
+}
+
+/// The room record for a join: created when `room.auto_create` allows.
+fn room_for_join(state: &AppState, name: &str) -> Result<proto::Room, (StatusCode, String)> {
+    if let Some(room) = state.rooms.get(name) {
+        return Ok(room.to_proto());
+    }
+    if !state.config.room.auto_create {
+        return Err((
+            StatusCode::NOT_FOUND,
+            crate::http::join_check::ROOM_NOT_FOUND.into(),
+        ));
+    }
+    let (room, created) = state
+        .rooms
+        .create(name, crate::rooms::CreateOptions::default());
+    if created {
+        tracing::info!(room = %name, sid = %room.sid, "room created by join");
+    }
+    Ok(room.to_proto())
+}
+
+/// Keeps the room record's participant count (and empty-room clock) right.
+fn set_num_participants(state: &AppState, room: &str, n: u32) {
+    state.rooms.with_room_mut(room, |r| {
+        r.num_participants = n;
+        if n == 0 {
+            r.last_left_ms = Some(crate::rooms::now_ms());
+        }
+    });
+}
+
+/// Checks made before the WebSocket upgrade, so they surface as HTTP errors.
+pub fn admit(state: &AppState, grant: &JoinGrant) -> Result<(), (StatusCode, String)> {
+    let room = room_for_join(state, &grant.room)?;
+    let max = room.max_participants as usize;
+    if max > 0 {
+        let count = state.live.with(&grant.room, |set| {
+            set.iter().filter(|p| p.identity != grant.identity).count()
+        });
+        if count.unwrap_or(0) >= max {
+            return Err((
+                StatusCode::FORBIDDEN,
+                "room is full: max participants reached".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `f` on `room`'s participants.
+pub fn with_room<R>(
+    state: &AppState,
+    room: &str,
+    f: impl FnOnce(&mut ParticipantSet) -> R,
+) -> Option<R> {
+    state.live.with(room, f)
+}
+
+/// Puts the participant in the room: JoinResponse first, then everyone hears
+/// of it, then the first negotiation step of its signaling variant.
+pub fn join(
+    state: &AppState,
+    grant: &JoinGrant,
+    params: ConnectParams,
+) -> Result<Joined, JoinError> {
+    let room_info = room_for_join(state, &grant.room).map_err(|_| JoinError::NoRoom)?;
+    let (outbox, outbox_rx) = Outbox::new();
+    let claims = &grant.claims;
+    let video = claims.video.clone().unwrap_or_default();
+    let mut attributes: std::collections::HashMap<String, String> = claims
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    attributes.extend(params.attributes.clone());
+    let metadata = if params.metadata.is_empty() {
+        claims.metadata.clone()
+    } else {
+        params.metadata.clone()
+    };
+    let sid = crate::ids::participant_sid();
+    let p = Participant {
+        sid: sid.clone(),
+        room: grant.room.clone(),
+        identity: grant.identity.clone(),
+        name: claims.name.clone(),
+        metadata,
+        attributes,
+        state: ParticipantState::Joining,
+        version: 1,
+        joined_at_ms: super::dispatch::unix_ms(),
+        grant: video,
+        variant: params.variant,
+        protocol: params.protocol,
+        client_protocol: params.client_protocol,
+        auto_subscribe: params.auto_subscribe,
+        kind: kind_from_claims(&claims.kind) as i32,
+        disconnect_reason: 0,
+        outbox,
+        next_offer_id: 1,
+        publisher_pc: None,
+        subscriber_pc: None,
+        subscriber_sdp: None,
+    };
+    let set = state.live.entry(&grant.room);
+    let mut set = set.lock().unwrap_or_else(|e| e.into_inner());
+    let max = room_info.max_participants as usize;
+    if max > 0 && set.iter().filter(|o| o.identity != grant.identity).count() >= max {
+        return Err(JoinError::Full);
+    }
+    if let Some(old) = set.insert(p) {
+        evict(state, old, proto::DisconnectReason::DuplicateIdentity);
+    }
+    let others = set.others_info(&sid);
+    let server = join_response::server_info(&state.node_id, &state.config.region);
+    let codecs = join_response::enabled_publish_codecs(
+        &state
+            .config
+            .room
+            .enabled_codecs
+            .iter()
+            .map(|c| c.mime.clone())
+            .collect::<Vec<_>>(),
+    );
+    let room_proto = proto::Room {
+        num_participants: set.len() as u32,
+        ..room_info
+    };
+    if let Some(me) = set.get_mut(&sid) {
+        let jr = join_response::join_response(room_proto, me, others, server, codecs);
+        me.outbox.send(Resp::Join(jr));
+        me.advance(ParticipantState::Joined);
+    }
+    set.broadcast_info(&sid);
+    set_num_participants(state, &grant.room, set.len() as u32);
+    tracing::info!(room = %grant.room, participant = %sid, identity = %grant.identity, variant = ?params.variant, "participant joined");
+    match params.variant {
+        SignalVariant::DualPc => {
+            if set.get(&sid).is_some_and(Participant::subscriber_primary) {
+                negotiation::send_subscriber_offer(&mut set, &state.media, &sid);
+            }
+        }
+        SignalVariant::SinglePc => {
+            if let Some(offer) = params.publisher_offer {
+                negotiation::on_client_offer(
+                    &mut set,
+                    &state.media,
+                    &enabled_codecs(state),
+                    &sid,
+                    offer,
+                );
+            }
+        }
+    }
+    Ok(Joined {
+        room: grant.room.clone(),
+        sid,
+        outbox_rx,
+    })
+}
+
+/// The room's codec mimes (`room.enabled_codecs`).
+pub fn enabled_codecs(state: &AppState) -> Vec<String> {
+    state
+        .config
+        .room
+        .enabled_codecs
+        .iter()
+        .map(|c| c.mime.clone())
+        .collect()
+}
+
+fn kind_from_claims(kind: &str) -> proto::participant_info::Kind {
+    use proto::participant_info::Kind;
+    match kind {
+        "ingress" => Kind::Ingress,
+        "egress" => Kind::Egress,
+        "sip" => Kind::Sip,
+        "agent" => Kind::Agent,
+        _ => Kind::Standard,
+    }
+}
+
+/// Tells a participant that was taken out of its room why, and frees its
+/// transports. The socket closes after the Leave.
+pub fn evict(state: &AppState, p: Participant, reason: proto::DisconnectReason) {
+    p.outbox.send(Resp::Leave(proto::LeaveRequest {
+        can_reconnect: false,
+        reason: reason as i32,
+        action: proto::leave_request::Action::Disconnect as i32,
+        regions: None,
+    }));
+    p.outbox.close();
+    release_transports(state, &p);
+}
+
+fn release_transports(state: &AppState, p: &Participant) {
+    for t in [&p.publisher_pc, &p.subscriber_pc].into_iter().flatten() {
+        state.media.remove(t.id);
+    }
+}
+
+/// The participant's socket ended: take it out of the room (if still there).
+pub fn leave(state: &AppState, room: &str, sid: &str, reason: proto::DisconnectReason) {
+    let remaining = state.live.with(room, |set| {
+        if let Some(p) = set.take(sid, reason) {
+            tracing::info!(%room, participant = %sid, identity = %p.identity, ?reason, "participant left");
+            release_transports(state, &p);
+        }
+        set.len()
+    });
+    if let Some(n) = remaining {
+        set_num_participants(state, room, n as u32);
+        if n == 0 {
+            state.live.remove_if_empty(room);
+        }
+    }
+}

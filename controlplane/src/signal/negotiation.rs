@@ -1,0 +1,151 @@
+//! Offer/answer on a participant's PeerConnections (LIVEKIT_PROTOCOL.md 2.6-2.11):
+//! the client's offers on the publisher (or single) PC are answered with
+//! `setup:active` (we are the DTLS client); on the dual-PC subscriber PC we
+//! offer `actpass` and the client's answer makes us the DTLS server.
+
+use std::collections::HashMap;
+
+use livekit_protocol as proto;
+use proto::signal_response::Message as Resp;
+use ringcast_shared::records::DtlsRole;
+
+use crate::media::{LocalTransport, MediaControl, RemoteDtls, TransportOwner};
+use crate::participant::{ParticipantSet, PcRole};
+use crate::sdp;
+
+fn owner(room: &str, sid: &str, pc: PcRole) -> TransportOwner {
+    TransportOwner {
+        room: room.to_string(),
+        participant_sid: sid.to_string(),
+        pc,
+    }
+}
+
+fn refuse(set: &ParticipantSet, sid: &str, why: String) {
+    tracing::warn!(participant = sid, %why, "SDP refused");
+    if let Some(p) = set.get(sid) {
+        p.outbox.send(Resp::RequestResponse(proto::RequestResponse {
+            request_id: 0,
+            reason: proto::request_response::Reason::InvalidRequest as i32,
+            message: why,
+            request: None,
+        }));
+    }
+}
+
+/// Our side of a transport as the SDP writer needs it.
+fn sdp_local(media: &MediaControl, t: &LocalTransport) -> sdp::LocalTransport {
+    let params = media.params();
+    sdp::LocalTransport {
+        ice_ufrag: t.ice.ufrag.clone(),
+        ice_pwd: t.ice.pwd.clone(),
+        fingerprint_sha256: params.fingerprint,
+        candidates: sdp::HostCandidate::for_addresses(&params.ips, params.port),
+    }
+}
+
+/// The client offered on its publisher (or single) PC: answer it.
+pub fn on_client_offer(
+    set: &mut ParticipantSet,
+    media: &MediaControl,
+    enabled_codecs: &[String],
+    sid: &str,
+    offer: proto::SessionDescription,
+) {
+    let parsed = match sdp::parse(&offer.sdp) {
+        Ok(s) => s,
+        Err(e) => return refuse(set, sid, format!("invalid offer: {e}")),
+    };
+    let Some(p) = set.get_mut(sid) else { return };
+    let mut t = match p.publisher_pc.take() {
+        Some(t) => t,
+        None => media.create(owner(&p.room, sid, PcRole::Publisher)),
+    };
+    let local = sdp_local(media, &t);
+    let no_tracks = HashMap::new();
+    let opts = sdp::AnswerOptions {
+        enabled_codecs,
+        send_tracks: &no_tracks,
+        ..sdp::AnswerOptions::new(&local, t.id.0, u64::from(p.next_offer_id))
+    };
+    let answer = sdp::build_answer(&parsed, &opts);
+    p.next_offer_id += 1;
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            p.publisher_pc = Some(t);
+            return refuse(set, sid, format!("cannot answer offer: {e}"));
+        }
+    };
+    let remote = RemoteDtls {
+        ufrag: answer.remote.ice_ufrag.clone(),
+        role: DtlsRole::Client,
+        fingerprint: answer.remote.fingerprint,
+    };
+    media.install(&mut t, remote);
+    p.publisher_pc = Some(t);
+    p.outbox.send(Resp::Answer(proto::SessionDescription {
+        r#type: "answer".into(),
+        mid_to_track_id: answer.mid_to_track_id(),
+        sdp: answer.sdp,
+        id: offer.id,
+    }));
+}
+
+/// The dual-PC subscriber offer: data channels first, tracks later.
+pub fn send_subscriber_offer(set: &mut ParticipantSet, media: &MediaControl, sid: &str) {
+    let Some(p) = set.get_mut(sid) else { return };
+    let t = match p.subscriber_pc.take() {
+        Some(t) => t,
+        None => media.create(owner(&p.room, sid, PcRole::Subscriber)),
+    };
+    let local = sdp_local(media, &t);
+    let session = p
+        .subscriber_sdp
+        .get_or_insert_with(|| sdp::SubscriberSession::new(t.id.0));
+    let offer_sdp = session.create_offer(&local);
+    let mid_to_track_id = session.mid_to_track_id();
+    p.subscriber_pc = Some(t);
+    let id = p.next_offer_id;
+    p.next_offer_id += 1;
+    p.outbox.send(Resp::Offer(proto::SessionDescription {
+        r#type: "offer".into(),
+        sdp: offer_sdp,
+        id,
+        mid_to_track_id,
+    }));
+}
+
+/// The client answered our subscriber offer: now we know its fingerprint.
+pub fn on_client_answer(
+    set: &mut ParticipantSet,
+    media: &MediaControl,
+    sid: &str,
+    answer: proto::SessionDescription,
+) {
+    let parsed = match sdp::parse(&answer.sdp) {
+        Ok(s) => s,
+        Err(e) => return refuse(set, sid, format!("invalid answer: {e}")),
+    };
+    let remote = match sdp::remote_transport(&parsed) {
+        Ok(r) => r,
+        Err(e) => return refuse(set, sid, format!("invalid answer: {e}")),
+    };
+    // The answerer normally chose `active`, so we are the DTLS server.
+    let role = match sdp::dtls_role_from_answer(&parsed) {
+        sdp::DtlsRole::Client => DtlsRole::Client,
+        sdp::DtlsRole::Server => DtlsRole::Server,
+    };
+    let Some(p) = set.get_mut(sid) else { return };
+    let Some(t) = p.subscriber_pc.as_mut() else {
+        return refuse(set, sid, "answer without an offer".into());
+    };
+    media.install(
+        t,
+        RemoteDtls {
+            ufrag: remote.ice_ufrag,
+            role,
+            fingerprint: remote.fingerprint,
+        },
+    );
+}

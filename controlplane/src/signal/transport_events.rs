@@ -1,0 +1,39 @@
+//! What the dataplane tells us about transports, applied to participants:
+//! the primary PeerConnection connecting makes a participant ACTIVE
+//! (LIVEKIT_PROTOCOL.md 2.12); a failed one is logged and its transport freed.
+
+use ringcast_shared::records::Event;
+
+use crate::participant::{ParticipantState, PcRole};
+use crate::server::AppState;
+
+/// Applies one dataplane event.
+pub fn on_event(state: &AppState, ev: Event) {
+    let id = match ev {
+        Event::IceConnected { id, .. }
+        | Event::IceDisconnected { id }
+        | Event::DtlsConnected { id }
+        | Event::SctpConnected { id }
+        | Event::TransportFailed { id, .. } => id,
+    };
+    let Some(owner) = state.media.owner(id) else {
+        return;
+    };
+    tracing::debug!(transport = id.0, participant = %owner.participant_sid, pc = ?owner.pc, event = ?ev, "transport event");
+    match ev {
+        Event::DtlsConnected { .. } => {
+            state.live.with(&owner.room, |set| {
+                let Some(p) = set.get_mut(&owner.participant_sid) else { return };
+                let primary = if p.subscriber_primary() { PcRole::Subscriber } else { PcRole::Publisher };
+                if owner.pc == primary && p.advance(ParticipantState::Active) {
+                    tracing::info!(room = %owner.room, participant = %owner.participant_sid, "participant active");
+                    set.broadcast_info(&owner.participant_sid);
+                }
+            });
+        }
+        Event::TransportFailed { reason, .. } => {
+            tracing::warn!(room = %owner.room, participant = %owner.participant_sid, pc = ?owner.pc, ?reason, "transport failed");
+        }
+        _ => {}
+    }
+}
