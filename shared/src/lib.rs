@@ -3,4 +3,6 @@
 //! configuration. Both `controlplane` and `dataplane` depend on this crate;
 //! they never depend on each other.
 
+pub mod config;
 pub mod records;
+pub mod ring;

@@ -30,7 +30,10 @@ impl<const N: usize> InlineStr<N> {
         }
         let mut bytes = [0u8; N];
         bytes[..s.len()].copy_from_slice(s.as_bytes());
-        Some(Self { len: s.len() as u8, bytes })
+        Some(Self {
+            len: s.len() as u8,
+            bytes,
+        })
     }
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..(self.len as usize).min(N)]
@@ -80,11 +83,19 @@ impl From<SocketAddr> for WireAddr {
         match a {
             SocketAddr::V4(v4) => {
                 ip[..4].copy_from_slice(&v4.ip().octets());
-                WireAddr { family: 4, port: v4.port(), ip }
+                WireAddr {
+                    family: 4,
+                    port: v4.port(),
+                    ip,
+                }
             }
             SocketAddr::V6(v6) => {
                 ip.copy_from_slice(&v6.ip().octets());
-                WireAddr { family: 6, port: v6.port(), ip }
+                WireAddr {
+                    family: 6,
+                    port: v6.port(),
+                    ip,
+                }
             }
         }
     }
@@ -118,7 +129,11 @@ pub enum Command {
     },
     /// The peer's fingerprint/role became known later (dual-PC subscriber
     /// transport: our offer went first, the answer carries them).
-    SetRemoteDtls { id: TransportId, role: DtlsRole, fingerprint: Fingerprint },
+    SetRemoteDtls {
+        id: TransportId,
+        role: DtlsRole,
+        fingerprint: Fingerprint,
+    },
     /// Tear the transport down and forget it.
     RemoveTransport { id: TransportId },
     /// Ask the worker to stop its loop.
@@ -144,7 +159,11 @@ pub enum FailReason {
 #[repr(C, u8)]
 pub enum Event {
     /// A check with USE-CANDIDATE nominated `remote` for this transport.
-    IceConnected { id: TransportId, worker: u16, remote: WireAddr },
+    IceConnected {
+        id: TransportId,
+        worker: u16,
+        remote: WireAddr,
+    },
     /// No consent check for ~10 s (may still recover).
     IceDisconnected { id: TransportId },
     /// DTLS handshake done, fingerprint verified, SRTP keys exported.

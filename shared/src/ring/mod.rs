@@ -1,0 +1,9 @@
+//! Lock-free single-producer/single-consumer rings: in-process
+//! ([`spsc::channel`]) and over shared memory between the planes
+//! ([`shm::ShmRegion`]).
+
+pub mod shm;
+pub mod spsc;
+
+pub use shm::{DataplaneInfo, ShmBacking, ShmError, ShmRegion};
+pub use spsc::{channel, Consumer, Producer, RingError};
