@@ -7,7 +7,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
 
-use super::Room;
+use super::{ParticipantEntry, Room};
+
+/// Refreshes the participant and publisher counts from the map.
+fn recount(r: &mut Room) {
+    r.num_participants = u32::try_from(r.participants.len()).unwrap_or(u32::MAX);
+    let publishers = r
+        .participants
+        .values()
+        .filter(|p| !p.info.tracks.is_empty())
+        .count();
+    r.num_publishers = u32::try_from(publishers).unwrap_or(u32::MAX);
+}
 
 /// Unix time in milliseconds (0 if the clock is before 1970).
 pub fn now_ms() -> i64 {
@@ -190,6 +201,41 @@ impl RoomRegistry {
         self.inner.write().get_mut(name).map(f)
     }
 
+    /// Records that `entry` joined `room` (or replaces its entry): keeps the
+    /// counts right and stops the room from timing out while occupied.
+    /// `None` when the room does not exist.
+    pub fn participant_joined(&self, room: &str, entry: ParticipantEntry) -> Option<()> {
+        self.with_room_mut(room, |r| {
+            r.participants.insert(entry.identity.clone(), entry);
+            r.last_left_ms = None;
+            recount(r);
+        })
+    }
+
+    /// Records that `identity` left `room`; when it was the last one, the
+    /// departure timeout starts now. Returns the removed entry.
+    pub fn participant_left(&self, room: &str, identity: &str) -> Option<ParticipantEntry> {
+        self.participant_left_at(room, identity, now_ms())
+    }
+
+    /// [`Self::participant_left`] at an explicit time.
+    pub fn participant_left_at(
+        &self,
+        room: &str,
+        identity: &str,
+        now_ms: i64,
+    ) -> Option<ParticipantEntry> {
+        self.with_room_mut(room, |r| {
+            let removed = r.participants.remove(identity);
+            if removed.is_some() && r.participants.is_empty() {
+                r.last_left_ms = Some(now_ms);
+            }
+            recount(r);
+            removed
+        })
+        .flatten()
+    }
+
     /// Closes every room expired at `now_ms` and returns them.
     pub fn remove_expired(&self, now_ms: i64) -> Vec<Room> {
         self.inner.remove_expired(now_ms)
@@ -286,6 +332,29 @@ mod tests {
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].name, "short");
         assert!(r.exists("long"));
+    }
+
+    #[test]
+    fn occupied_room_stays_and_departure_timer_starts_on_last_leave() {
+        let r = reg();
+        let opts = CreateOptions {
+            empty_timeout: 1,
+            departure_timeout: 2,
+            ..Default::default()
+        };
+        r.create_at("a", opts, 0);
+        let entry = ParticipantEntry {
+            identity: "alice".into(),
+            sid: crate::ids::participant_sid(),
+            info: Default::default(),
+        };
+        r.participant_joined("a", entry).unwrap();
+        assert_eq!(r.get("a").unwrap().num_participants, 1);
+        assert!(r.remove_expired(60_000).is_empty());
+        assert!(r.participant_left_at("a", "alice", 60_000).is_some());
+        assert_eq!(r.get("a").unwrap().num_participants, 0);
+        assert!(r.remove_expired(61_999).is_empty());
+        assert_eq!(r.remove_expired(62_000).len(), 1);
     }
 
     #[tokio::test]

@@ -136,9 +136,7 @@ pub fn call(
             require_admin(claims, &req.room)?;
             participant(state, &req.room, &req.identity)?;
             // Live participants will be sent Leave(PARTICIPANT_REMOVED) here.
-            state.rooms.with_room_mut(&req.room, |r| {
-                r.participants.remove(&req.identity);
-            });
+            state.rooms.participant_left(&req.room, &req.identity);
             Ok(encode(enc, &proto::RemoveParticipantResponse {}))
         }
         Method::MutePublishedTrack => {
