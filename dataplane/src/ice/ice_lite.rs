@@ -224,9 +224,20 @@ impl IceLite {
     ) -> Result<IceOutcome, IceError> {
         let result = self.answer(now, from, pkt, out);
         match &result {
-            Ok(_) => self.counters.answered += 1,
-            Err(IceError::Unauthorized) => self.counters.unauthorized += 1,
-            Err(_) => self.counters.rejected += 1,
+            Ok(outcome) => {
+                self.counters.answered += 1;
+                if let Some(event) = outcome.event {
+                    tracing::debug!(?event, %from, "ice-lite state change");
+                }
+            }
+            Err(IceError::Unauthorized) => {
+                self.counters.unauthorized += 1;
+                tracing::trace!(%from, "ice check with bad integrity dropped");
+            }
+            Err(error) => {
+                self.counters.rejected += 1;
+                tracing::trace!(%from, %error, "ice check dropped");
+            }
         }
         result
     }
@@ -303,11 +314,13 @@ impl IceLite {
         match self.state {
             IceState::Connected if self.consent.disconnect_at().is_some_and(|t| now >= t) => {
                 self.state = IceState::Disconnected;
+                tracing::debug!(selected = ?self.selected, "ice consent lapsed: disconnected");
                 Some(IceEvent::Disconnected)
             }
             IceState::Disconnected if self.consent.fail_at().is_some_and(|t| now >= t) => {
                 self.state = IceState::Failed;
                 self.valid = [None; MAX_VALID_REMOTES];
+                tracing::debug!(selected = ?self.selected, "ice consent timeout: failed");
                 Some(IceEvent::Failed(FailReason::ConsentTimeout))
             }
             _ => None,
