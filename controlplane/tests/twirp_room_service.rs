@@ -318,3 +318,66 @@ async fn body_over_api_limit_is_rejected() {
     assert_eq!(ct, "application/json");
     assert_eq!(err["code"], "malformed");
 }
+
+#[tokio::test]
+async fn known_participant_can_be_read_updated_and_removed() {
+    let (app, state) = app();
+    twirp_json(
+        &app,
+        "CreateRoom",
+        Some(&admin_token()),
+        json!({"name": "r"}),
+    )
+    .await;
+    let entry = ringcast_controlplane::rooms::ParticipantEntry {
+        identity: "alice".into(),
+        sid: "PA_alice0000000".into(),
+        info: proto::ParticipantInfo {
+            identity: "alice".into(),
+            sid: "PA_alice0000000".into(),
+            ..Default::default()
+        },
+    };
+    state
+        .rooms
+        .participant_joined("r", entry)
+        .expect("room exists");
+    let t = token(json!({"roomAdmin": true, "room": "r"}));
+    let (s, _, info) = twirp_json(
+        &app,
+        "GetParticipant",
+        Some(&t),
+        json!({"room": "r", "identity": "alice"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(info["sid"], "PA_alice0000000");
+    let (s, _, info) = twirp_json(
+        &app,
+        "UpdateParticipant",
+        Some(&t),
+        json!({"room": "r", "identity": "alice", "metadata": "new", "attributes": {"k": "v"}}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(info["metadata"], "new");
+    assert_eq!(info["attributes"]["k"], "v");
+    let (_, _, list) = twirp_json(&app, "ListParticipants", Some(&t), json!({"room": "r"})).await;
+    assert_eq!(list["participants"][0]["metadata"], "new");
+    let (s, _, _) = twirp_json(
+        &app,
+        "RemoveParticipant",
+        Some(&t),
+        json!({"room": "r", "identity": "alice"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _, _) = twirp_json(
+        &app,
+        "GetParticipant",
+        Some(&t),
+        json!({"room": "r", "identity": "alice"}),
+    )
+    .await;
+    assert_eq!(s, 404);
+}
