@@ -430,9 +430,12 @@ impl<T: Copy> std::fmt::Debug for Consumer<T> {
     }
 }
 
+/// One 64-byte-aligned line of a heap ring's memory.
+type HeapLine = UnsafeCell<MaybeUninit<Line<[u8; 64]>>>;
+
 /// A heap block holding one ring, 64-byte aligned.
 struct HeapRegion {
-    block: Box<[UnsafeCell<MaybeUninit<Line<[u8; 64]>>>]>,
+    block: Box<[HeapLine]>,
 }
 
 // SAFETY: the block is only accessed through the ring protocol (atomics in
@@ -449,7 +452,7 @@ pub fn channel<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consumer
         return Err(RingError::BadCapacity(capacity));
     }
     let lines = region_bytes::<T>(capacity) / 64;
-    let block: Box<[UnsafeCell<MaybeUninit<Line<[u8; 64]>>>]> = (0..lines)
+    let block: Box<[HeapLine]> = (0..lines)
         .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
         .collect();
     let region = Arc::new(HeapRegion { block });
