@@ -1,10 +1,16 @@
 //! Starting the server: shared state, HTTP listeners, shutdown.
 
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use ringcast_shared::config::{DataplaneConfig, DriverKind};
+use ringcast_shared::records::Event;
+use ringcast_shared::ring::{Consumer, ShmBacking, ShmRegion};
 
 use crate::auth::KeyProvider;
 use crate::config::Config;
-use crate::media::{LocalMediaParams, MediaControl, NullSink};
+use crate::media::{LocalMediaParams, MediaControl, NullSink, RingCommandSink};
 use crate::participant::LiveRooms;
 use crate::rooms::RoomRegistry;
 use std::sync::atomic::AtomicU64;
@@ -70,6 +76,8 @@ pub enum ServerError {
     NoListeners,
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("dataplane: {0}")]
+    Dataplane(String),
 }
 
 /// The addresses the HTTP server listens on: `bind_addresses` x `port`,
@@ -92,9 +100,107 @@ pub fn http_listen_addrs(config: &Config) -> Vec<String> {
     }
 }
 
+/// Starts the dataplane on a region and returns a guard that keeps it
+/// running. The `ringcast` binary installs one (the in-process dataplane);
+/// the control-plane library itself never links the dataplane.
+pub type DataplaneStarter =
+    fn(&DataplaneConfig, &ShmRegion) -> Result<Box<dyn std::any::Any + Send>, String>;
+
+static DATAPLANE_STARTER: OnceLock<DataplaneStarter> = OnceLock::new();
+
+/// Installs the function `run` uses to start the in-process dataplane.
+pub fn install_dataplane(starter: DataplaneStarter) {
+    let _ = DATAPLANE_STARTER.set(starter);
+}
+
+/// The dataplane settings that follow from the server config.
+pub fn dataplane_config(config: &Config) -> DataplaneConfig {
+    let mut dp = DataplaneConfig {
+        udp_port: config.udp_port(),
+        ..DataplaneConfig::default()
+    };
+    if config.dataplane.workers > 0 {
+        dp.workers = usize::from(config.dataplane.workers);
+    }
+    let ips: Vec<IpAddr> = config
+        .bind_addresses
+        .iter()
+        .filter_map(|a| a.trim_matches(|c| c == '[' || c == ']').parse().ok())
+        .collect();
+    if !ips.is_empty() {
+        dp.bind_addrs = ips;
+    }
+    if let Ok(kind) = config.dataplane.driver.parse::<DriverKind>() {
+        dp.driver = kind;
+    }
+    dp
+}
+
+/// How long the control plane waits for the dataplane to publish its info.
+const DATAPLANE_READY: Duration = Duration::from_secs(10);
+
+/// Starts the in-process dataplane and the link to it; `None` when no
+/// dataplane is installed (library tests).
+async fn start_media(
+    config: &Config,
+) -> Result<
+    Option<(
+        MediaControl,
+        Vec<Consumer<Event>>,
+        Box<dyn std::any::Any + Send>,
+    )>,
+    ServerError,
+> {
+    let Some(starter) = DATAPLANE_STARTER.get() else {
+        return Ok(None);
+    };
+    let dp = dataplane_config(config);
+    let region = ShmRegion::create(
+        &ShmBacking::Memfd("ringcast".into()),
+        dp.workers,
+        dp.ring_capacity,
+    )
+    .map_err(|e| ServerError::Dataplane(e.to_string()))?;
+    let guard = starter(&dp, &region).map_err(ServerError::Dataplane)?;
+    let deadline = tokio::time::Instant::now() + DATAPLANE_READY;
+    let info = loop {
+        if let Some(info) = region.info() {
+            break info;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(ServerError::Dataplane("dataplane did not start".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let (sink, events) =
+        RingCommandSink::attach(&region).map_err(|e| ServerError::Dataplane(e.to_string()))?;
+    let params = LocalMediaParams {
+        fingerprint: info.fingerprint_sha256,
+        ips: crate::media::candidate_ips(config),
+        port: info.udp_port,
+    };
+    tracing::info!(workers = dp.workers, udp_port = info.udp_port, candidates = ?params.ips, "dataplane started");
+    Ok(Some((
+        MediaControl::new(Box::new(sink), params),
+        events,
+        guard,
+    )))
+}
+
 /// Runs the server until SIGINT/SIGTERM.
 pub async fn run(config: Config) -> Result<(), ServerError> {
-    let state = AppState::new(config);
+    let media = start_media(&config).await?;
+    let (state, _dataplane_guard) = match media {
+        Some((media, events, guard)) => {
+            let state = AppState::with_media(config, media);
+            let for_events = state.clone();
+            tokio::spawn(crate::media::pump_events(events, move |ev| {
+                crate::signal::transport_events::on_event(&for_events, ev)
+            }));
+            (state, Some(guard))
+        }
+        None => (AppState::new(config), None),
+    };
     let app = crate::http::router(state.clone());
     let addrs = http_listen_addrs(&state.config);
     let mut tasks = Vec::new();

@@ -6,3 +6,4 @@ pub mod dtls;
 pub mod ice;
 pub mod sctp;
 pub mod transport;
+pub mod runtime;

@@ -5,8 +5,10 @@
 
 mod addresses;
 mod control;
+mod dataplane_link;
 mod ice_credentials;
 
 pub use addresses::*;
 pub use control::*;
+pub use dataplane_link::*;
 pub use ice_credentials::*;

@@ -48,14 +48,15 @@ fn room_for_join(state: &AppState, name: &str) -> Result<proto::Room, (StatusCod
     Ok(room.to_proto())
 }
 
-/// Keeps the room record's participant count (and empty-room clock) right.
-fn set_num_participants(state: &AppState, room: &str, n: u32) {
-    state.rooms.with_room_mut(room, |r| {
-        r.num_participants = n;
-        if n == 0 {
-            r.last_left_ms = Some(crate::rooms::now_ms());
-        }
-    });
+/// Records a participant in the room record (counts, empty-room clock,
+/// and what ListParticipants shows).
+fn record_joined(state: &AppState, room: &str, info: &proto::ParticipantInfo) {
+    let entry = crate::rooms::ParticipantEntry {
+        identity: info.identity.clone(),
+        sid: info.sid.clone(),
+        info: info.clone(),
+    };
+    state.rooms.participant_joined(room, entry);
 }
 
 /// Checks made before the WebSocket upgrade, so they surface as HTTP errors.
@@ -161,7 +162,9 @@ pub fn join(
         me.advance(ParticipantState::Joined);
     }
     set.broadcast_info(&sid);
-    set_num_participants(state, &grant.room, set.len() as u32);
+    if let Some(me) = set.get(&sid) {
+        record_joined(state, &grant.room, &me.info());
+    }
     tracing::info!(room = %grant.room, participant = %sid, identity = %grant.identity, variant = ?params.variant, "participant joined");
     match params.variant {
         SignalVariant::DualPc => {
@@ -235,13 +238,16 @@ pub fn leave(state: &AppState, room: &str, sid: &str, reason: proto::DisconnectR
         if let Some(p) = set.take(sid, reason) {
             tracing::info!(%room, participant = %sid, identity = %p.identity, ?reason, "participant left");
             release_transports(state, &p);
+            // Only the entry of this session: a newer one with the same
+            // identity (duplicate join) stays.
+            let same = state.rooms.get(room).and_then(|r| r.participants.get(&p.identity).map(|e| e.sid == p.sid));
+            if same == Some(true) {
+                state.rooms.participant_left(room, &p.identity);
+            }
         }
         set.len()
     });
-    if let Some(n) = remaining {
-        set_num_participants(state, room, n as u32);
-        if n == 0 {
-            state.live.remove_if_empty(room);
-        }
+    if remaining == Some(0) {
+        state.live.remove_if_empty(room);
     }
 }

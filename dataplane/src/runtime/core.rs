@@ -1,0 +1,140 @@
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use ringcast_shared::records::{Command, Event};
+use ringcast_shared::ring::{Consumer, Producer};
+
+use crate::dtls::DtlsCertificate;
+use crate::transport::{TransportCounters, TransportSet, TransportSink};
+
+/// Most commands applied per loop turn, so a burst of joins cannot starve
+/// the packets already waiting.
+const COMMANDS_PER_TURN: usize = 256;
+/// Events kept while the event ring is full; beyond this they are dropped
+/// and counted (the control plane reconciles by timeouts).
+const EVENT_BACKLOG: usize = 4096;
+/// Transports one worker holds at most.
+pub const MAX_TRANSPORTS_PER_WORKER: usize = 16 * 1024;
+
+/// Everything one worker does apart from moving bytes: it applies the
+/// control plane's commands, routes datagrams to transports, runs their
+/// timers and reports events. A driver calls it; it never does I/O itself.
+pub struct WorkerCore {
+    pub index: u16,
+    transports: TransportSet,
+    commands: Consumer<Command>,
+    events: Producer<Event>,
+    backlog: VecDeque<Event>,
+    stop: bool,
+    /// Events dropped because the ring and the backlog were full.
+    pub events_dropped: u64,
+}
+
+/// Datagrams the core wants sent, collected during one call.
+pub trait DatagramOut {
+    fn send_to(&mut self, to: SocketAddr, payload: &[u8]);
+}
+
+struct Sink<'a> {
+    out: &'a mut dyn DatagramOut,
+    events: &'a mut Producer<Event>,
+    backlog: &'a mut VecDeque<Event>,
+    dropped: &'a mut u64,
+}
+
+impl TransportSink for Sink<'_> {
+    fn send(&mut self, to: SocketAddr, payload: &[u8]) {
+        self.out.send_to(to, payload);
+    }
+    fn event(&mut self, event: Event) {
+        if self.backlog.is_empty() && self.events.try_push(event).is_ok() {
+            return;
+        }
+        if self.backlog.len() < EVENT_BACKLOG {
+            self.backlog.push_back(event);
+        } else {
+            *self.dropped += 1;
+        }
+    }
+}
+
+impl WorkerCore {
+    pub fn new(
+        index: u16,
+        cert: DtlsCertificate,
+        commands: Consumer<Command>,
+        events: Producer<Event>,
+    ) -> Self {
+        Self {
+            index,
+            transports: TransportSet::new(index, cert, MAX_TRANSPORTS_PER_WORKER),
+            commands,
+            events,
+            backlog: VecDeque::new(),
+            stop: false,
+            events_dropped: 0,
+        }
+    }
+
+    pub fn counters(&self) -> TransportCounters {
+        self.transports.counters
+    }
+
+    pub fn transports(&self) -> &TransportSet {
+        &self.transports
+    }
+
+    pub fn should_stop(&self) -> bool {
+        self.stop
+    }
+
+    /// One datagram from the network.
+    pub fn on_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        data: &[u8],
+        out: &mut dyn DatagramOut,
+    ) {
+        let mut sink = Sink {
+            out,
+            events: &mut self.events,
+            backlog: &mut self.backlog,
+            dropped: &mut self.events_dropped,
+        };
+        self.transports.handle_datagram(now, from, data, &mut sink);
+    }
+
+    /// Once per loop turn: commands, due timers, backlog of events.
+    pub fn on_tick(&mut self, now: Instant, out: &mut dyn DatagramOut) {
+        while let Some(ev) = self.backlog.front().copied() {
+            if self.events.try_push(ev).is_err() {
+                break;
+            }
+            self.backlog.pop_front();
+        }
+        let mut sink = Sink {
+            out,
+            events: &mut self.events,
+            backlog: &mut self.backlog,
+            dropped: &mut self.events_dropped,
+        };
+        for _ in 0..COMMANDS_PER_TURN {
+            let Some(cmd) = self.commands.try_pop() else {
+                break;
+            };
+            if cmd == Command::Shutdown {
+                self.stop = true;
+                continue;
+            }
+            self.transports.apply(now, cmd, &mut sink);
+        }
+        self.transports.handle_timeouts(now, &mut sink);
+    }
+
+    /// When the next timer is due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.transports.poll_timeout()
+    }
+}
