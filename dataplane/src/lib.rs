@@ -7,3 +7,5 @@ pub mod ice;
 pub mod sctp;
 pub mod transport;
 pub mod runtime;
+pub mod driver;
+pub mod worker;
