@@ -224,3 +224,35 @@ fn driver_handler_deadline_fires_without_traffic() {
         set.join().expect("clean stop");
     }
 }
+
+/// Reports pipelined echo throughput (window of 256 in flight) for each driver.
+/// Asserts only completeness; the rate is printed for the report (debug build).
+#[test]
+fn driver_pipelined_echo_rate_is_reported() {
+    for kind in drivers() {
+        let (set, server) = start(1, kind, DriverConfig::default(), 1);
+        let c = client();
+        let total = 50_000u32;
+        let window = 256u32;
+        let p = [7u8; 100];
+        let mut buf = [0u8; 256];
+        let (mut sent, mut got) = (0u32, 0u32);
+        let t0 = Instant::now();
+        while got < total {
+            while sent < total && sent - got < window {
+                c.send_to(&p, server).expect("send");
+                sent += 1;
+            }
+            match c.recv_from(&mut buf) {
+                Ok(_) => got += 1,
+                Err(e) => panic!("{kind:?}: lost echoes after {got}: {e}"),
+            }
+        }
+        let dt = t0.elapsed();
+        println!(
+            "{kind:?}: pipelined {total} echoes in {dt:?} = {:.0} echo/s",
+            total as f64 / dt.as_secs_f64()
+        );
+        set.join().expect("clean stop");
+    }
+}
