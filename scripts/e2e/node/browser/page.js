@@ -1,0 +1,167 @@
+// In-page driver for the browser suites. Exposes `window.rc`, whose methods
+// the Node test calls through `page.evaluate`; every method resolves to plain
+// JSON (never throws), so a failure comes back to the test as data it can
+// assert on and print.
+//
+// It also records, without tokens, every WebSocket URL and fetch URL the SDK
+// opens, so a test can tell /rtc from /rtc/v1 and see validate calls.
+(() => {
+  'use strict';
+  const LK = window.LivekitClient;
+  const { Room, RoomEvent, ConnectionError, ConnectionErrorReason } = LK;
+
+  LK.setLogLevel('debug');
+
+  const now = () => Math.round(performance.now());
+  const events = [];
+  const sockets = [];
+  const fetches = [];
+
+  /** URL without secrets: path + query param names (token value dropped). */
+  function scrub(raw) {
+    try {
+      const u = new URL(String(raw), location.href);
+      const params = [...u.searchParams.keys()].join(',');
+      return { origin: u.origin, path: u.pathname, params };
+    } catch {
+      return { origin: '', path: String(raw).slice(0, 120), params: '' };
+    }
+  }
+
+  // Record sockets and their fates. livekit-client looks up the global
+  // WebSocket at connect time, so replacing it here is enough.
+  const NativeWebSocket = window.WebSocket;
+  class RecordingWebSocket extends NativeWebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      const rec = { ...scrub(url), t: now(), opened: false, closeCode: null };
+      sockets.push(rec);
+      this.addEventListener('open', () => {
+        rec.opened = true;
+      });
+      this.addEventListener('close', (ev) => {
+        rec.closeCode = ev.code;
+      });
+    }
+  }
+  window.WebSocket = RecordingWebSocket;
+
+  const nativeFetch = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    const rec = { ...scrub(typeof input === 'string' ? input : input.url), t: now(), status: null, error: null };
+    fetches.push(rec);
+    try {
+      const resp = await nativeFetch(input, init);
+      rec.status = resp.status;
+      return resp;
+    } catch (e) {
+      rec.error = String(e);
+      throw e;
+    }
+  };
+
+  let room = null;
+
+  function pcStates() {
+    const pcm = room?.engine?.pcManager;
+    if (!pcm) return { mode: null, publisher: null, subscriber: null };
+    return {
+      mode: pcm.mode ?? null,
+      publisher: pcm.publisher?.getConnectionState?.() ?? null,
+      subscriber: pcm.subscriber?.getConnectionState?.() ?? null,
+    };
+  }
+
+  function snapshot() {
+    return {
+      state: room?.state ?? null,
+      localIdentity: room?.localParticipant?.identity ?? null,
+      localSid: room?.localParticipant?.sid ?? null,
+      roomName: room?.name ?? null,
+      serverVersion: room?.serverInfo?.version ?? null,
+      remotes: room ? [...room.remoteParticipants.keys()].sort() : [],
+      pc: pcStates(),
+      events: events.slice(),
+      sockets: sockets.slice(),
+      fetches: fetches.slice(),
+    };
+  }
+
+  function describeError(e) {
+    const isConn = e instanceof ConnectionError;
+    const reason = isConn ? e.reason : null;
+    return {
+      name: e?.name ?? typeof e,
+      message: String(e?.message ?? e),
+      isConnectionError: isConn,
+      reason,
+      reasonName: reason === null || reason === undefined ? null : (ConnectionErrorReason[reason] ?? String(reason)),
+      status: isConn ? (e.status ?? null) : null,
+    };
+  }
+
+  function watch(r) {
+    const push = (type, extra = {}) => events.push({ type, t: now(), ...extra });
+    r.on(RoomEvent.SignalConnected, () => push('SignalConnected'));
+    r.on(RoomEvent.Connected, () => push('Connected'));
+    r.on(RoomEvent.ConnectionStateChanged, (s) => push('ConnectionStateChanged', { state: s }));
+    r.on(RoomEvent.Disconnected, (reason) => push('Disconnected', { reason: reason ?? null }));
+    r.on(RoomEvent.ParticipantConnected, (p) => push('ParticipantConnected', { identity: p.identity, sid: p.sid }));
+    r.on(RoomEvent.ParticipantDisconnected, (p) =>
+      push('ParticipantDisconnected', { identity: p.identity, sid: p.sid }),
+    );
+  }
+
+  function withTimeout(promise, ms, what) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  window.rc = {
+    /**
+     * Creates a Room with `roomOptions` (e.g. { singlePeerConnection }) and
+     * connects it. Resolves to { ok, ms, error?, ...snapshot }.
+     */
+    async connect(url, token, roomOptions = {}, connectOptions = {}, timeoutMs = 40_000) {
+      room = new Room(roomOptions);
+      watch(room);
+      const started = now();
+      try {
+        await withTimeout(room.connect(url, token, connectOptions), timeoutMs, 'room.connect');
+        return { ok: true, ms: now() - started, error: null, ...snapshot() };
+      } catch (e) {
+        const error = describeError(e);
+        // Abort whatever is still under way so nothing lingers.
+        await withTimeout(room.disconnect(), 5_000, 'room.disconnect').catch(() => {});
+        return { ok: false, ms: now() - started, error, ...snapshot() };
+      }
+    },
+
+    /** Waits for a recorded room event of `type` (and `identity`, if given). */
+    async waitForEvent(type, identity = null, timeoutMs = 15_000) {
+      const match = (ev) => ev.type === type && (identity === null || ev.identity === identity);
+      const deadline = now() + timeoutMs;
+      while (now() < deadline) {
+        const ev = events.find(match);
+        if (ev) return { ok: true, event: ev, ...snapshot() };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { ok: false, event: null, ...snapshot() };
+    },
+
+    /** Leaves the room; resolves to the snapshot afterwards. */
+    async disconnect(timeoutMs = 10_000) {
+      try {
+        if (room) await withTimeout(room.disconnect(), timeoutMs, 'room.disconnect');
+        return { ok: true, error: null, ...snapshot() };
+      } catch (e) {
+        return { ok: false, error: describeError(e), ...snapshot() };
+      }
+    },
+
+    snapshot,
+  };
+})();

@@ -1,0 +1,172 @@
+// "Official SDKs connect", in a real browser: the npm livekit-client (2.23)
+// running in headless Chromium joins `ringcast --dev`, on the single-PC
+// /rtc/v1 path (the SDK default) and on the dual-PC /rtc path.
+//
+// The page is served from its own origin (static_server.mjs), so the
+// signalling WebSocket, the validate fetch and the media all cross origins
+// as in a real deployment. The expectations are those of livekit-server.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { failureReport, joinToken, launchBrowser, openPage } from './browser/browser.mjs';
+import { startStaticServer } from './browser/static_server.mjs';
+import { startServer } from './harness.mjs';
+
+const TEST = { timeout: 60_000 };
+const CONNECT_TIMEOUT_MS = 25_000; // in-page bound on one room.connect()
+const EVENT_TIMEOUT_MS = 10_000;
+const BAD_TOKEN_REFUSED_WITHIN_MS = 20_000;
+
+// Which PC carries the connection in each mode (livekit-client PCTransportManager).
+const MODES = [
+  { singlePeerConnection: true, path: '/rtc/v1', pcMode: 'publisher-only', primary: 'publisher' },
+  // livekit-server sets subscriber_primary for a subscriber on /rtc, so the
+  // client waits for the server-offered subscriber PC (LIVEKIT_PROTOCOL.md 2.7).
+  { singlePeerConnection: false, path: '/rtc', pcMode: 'subscriber-primary', primary: 'subscriber' },
+];
+
+/**
+ * Runs `body(ctx)`; on failure prints page consoles, results and the server
+ * log (also on success with RINGCAST_E2E_VERBOSE=1).
+ */
+async function withDiagnostics(t, server, body) {
+  const ctx = { pages: [], results: {} };
+  try {
+    await body(ctx);
+    if (process.env.RINGCAST_E2E_VERBOSE) t.diagnostic(failureReport({ server, results: ctx.results }));
+  } catch (e) {
+    t.diagnostic(failureReport({ pages: ctx.pages, server, results: ctx.results }));
+    throw e;
+  } finally {
+    await Promise.allSettled(ctx.pages.map((p) => p.close()));
+  }
+}
+
+function signalPaths(result) {
+  return result.sockets.map((s) => s.path);
+}
+
+describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () => {
+  let server;
+  let site;
+  let browser;
+
+  before(async () => {
+    server = await startServer({ name: 'browser_connect' });
+    site = await startStaticServer();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await site?.close();
+    await server?.stop();
+  });
+
+  for (const mode of MODES) {
+    const tag = `singlePeerConnection: ${mode.singlePeerConnection}`;
+
+    test(`two browsers join one room over ${mode.path}, see each other arrive and leave (${tag})`, TEST, async (t) => {
+      await withDiagnostics(t, server, async (ctx) => {
+        const roomName = `browser-${mode.singlePeerConnection ? 'v1' : 'v0'}`;
+        const roomOptions = { singlePeerConnection: mode.singlePeerConnection };
+        const a = await openPage(browser, site.url, 'A');
+        ctx.pages.push(a);
+        const b = await openPage(browser, site.url, 'B');
+        ctx.pages.push(b);
+        const tokenA = await joinToken(roomName, 'alice');
+        const tokenB = await joinToken(roomName, 'bob');
+
+        const connect = (p, token) =>
+          p.page.evaluate(([url, tk, ro, ms]) => window.rc.connect(url, tk, ro, {}, ms), [
+            server.wsUrl,
+            token,
+            roomOptions,
+            CONNECT_TIMEOUT_MS,
+          ]);
+
+        // A joins an empty room.
+        const joinedA = (ctx.results.joinedA = await connect(a, tokenA));
+        assert.equal(joinedA.error, null, `A: room.connect failed: ${JSON.stringify(joinedA.error)}`);
+        assert.equal(joinedA.ok, true);
+        assert.equal(joinedA.state, 'connected');
+        assert.equal(joinedA.localIdentity, 'alice');
+        assert.match(joinedA.localSid, /^PA_.+/);
+        assert.equal(joinedA.roomName, roomName);
+        assert.ok(joinedA.serverVersion, 'JoinResponse.server_info.version is empty');
+        // connect() resolves only after the primary PC connected (ICE + DTLS);
+        // check it directly as well, and that no fallback to another path happened.
+        assert.deepEqual(signalPaths(joinedA), [mode.path], `signalling sockets opened: ${JSON.stringify(joinedA.sockets)}`);
+        assert.equal(joinedA.pc.mode, mode.pcMode, 'peer connection topology');
+        assert.equal(joinedA.pc[mode.primary], 'connected', `primary (${mode.primary}) PC state`);
+        assert.deepEqual(joinedA.remotes, []);
+
+        // B joins and learns about A from its JoinResponse.
+        const joinedB = (ctx.results.joinedB = await connect(b, tokenB));
+        assert.equal(joinedB.error, null, `B: room.connect failed: ${JSON.stringify(joinedB.error)}`);
+        assert.equal(joinedB.state, 'connected');
+        assert.equal(joinedB.localIdentity, 'bob');
+        assert.notEqual(joinedB.localSid, joinedA.localSid);
+        assert.deepEqual(signalPaths(joinedB), [mode.path]);
+        assert.equal(joinedB.pc[mode.primary], 'connected', `B primary (${mode.primary}) PC state`);
+        assert.deepEqual(joinedB.remotes, ['alice'], 'B sees A already in the room');
+
+        // A is told that B arrived.
+        const arrived = (ctx.results.arrived = await a.page.evaluate(
+          ([id, ms]) => window.rc.waitForEvent('ParticipantConnected', id, ms),
+          ['bob', EVENT_TIMEOUT_MS],
+        ));
+        assert.equal(arrived.ok, true, 'A never got ParticipantConnected for bob');
+        assert.equal(arrived.event.sid, joinedB.localSid, 'A knows B by the sid B was given');
+        assert.deepEqual(arrived.remotes, ['bob']);
+
+        // B leaves; A is told, and stays connected.
+        const left = (ctx.results.left = await b.page.evaluate(() => window.rc.disconnect()));
+        assert.equal(left.ok, true, `B: disconnect failed: ${JSON.stringify(left.error)}`);
+        assert.equal(left.state, 'disconnected');
+        const gone = (ctx.results.gone = await a.page.evaluate(
+          ([id, ms]) => window.rc.waitForEvent('ParticipantDisconnected', id, ms),
+          ['bob', EVENT_TIMEOUT_MS],
+        ));
+        assert.equal(gone.ok, true, 'A never got ParticipantDisconnected for bob');
+        assert.deepEqual(gone.remotes, []);
+        assert.equal(gone.state, 'connected', 'A stays connected after B left');
+        assert.ok(
+          !gone.events.some((ev) => ev.type === 'Disconnected'),
+          `A was disconnected: ${JSON.stringify(gone.events)}`,
+        );
+
+        const done = (ctx.results.done = await a.page.evaluate(() => window.rc.disconnect()));
+        assert.equal(done.ok, true, `A: disconnect failed: ${JSON.stringify(done.error)}`);
+        assert.equal(done.state, 'disconnected');
+      });
+    });
+
+    test(`a token signed with the wrong secret is refused quickly as NotAllowed (${tag})`, TEST, async (t) => {
+      await withDiagnostics(t, server, async (ctx) => {
+        const roomName = `browser-badtoken-${mode.singlePeerConnection ? 'v1' : 'v0'}`;
+        const p = await openPage(browser, site.url, 'X');
+        ctx.pages.push(p);
+        const bad = await joinToken(roomName, 'mallory', { secret: 'not-the-dev-secret' });
+
+        const refused = (ctx.results.refused = await p.page.evaluate(
+          ([url, tk, ro, ms]) => window.rc.connect(url, tk, ro, {}, ms),
+          [server.wsUrl, bad, { singlePeerConnection: mode.singlePeerConnection }, CONNECT_TIMEOUT_MS],
+        ));
+        assert.equal(refused.ok, false, 'connect with a bad token succeeded');
+        assert.equal(refused.error.isConnectionError, true, `not a ConnectionError: ${JSON.stringify(refused.error)}`);
+        // The browser cannot see the upgrade status; the SDK learns it from
+        // GET <path>/validate, which must answer 401 with CORS headers.
+        assert.equal(refused.error.reasonName, 'NotAllowed', `error: ${JSON.stringify(refused.error)}`);
+        assert.ok([401, 403].includes(refused.error.status), `status ${refused.error.status}`);
+        assert.ok(refused.ms < BAD_TOKEN_REFUSED_WITHIN_MS, `refusal took ${refused.ms} ms`);
+        assert.notEqual(refused.state, 'connected');
+        assert.deepEqual(
+          refused.fetches.map((f) => [f.path, f.status]),
+          [[`${mode.path}/validate`, refused.error.status]],
+          'one validate call, answered (readable cross-origin)',
+        );
+      });
+    });
+  }
+});
