@@ -1,80 +1,85 @@
 //! Starting the dataplane: the DTLS certificate, one pinned worker thread per
-//! core, each with its own sockets on the shared media port (SO_REUSEPORT)
-//! and its own ends of the shared-memory rings.
+//! core (`worker::spawn_workers`), each with its own sockets on the shared
+//! media port (SO_REUSEPORT), its own driver (io_uring or portable) and its
+//! own ends of the shared-memory rings.
 //!
-//! `core.rs` is a worker's logic over the rings and transports (no I/O);
-//! `fallback_loop.rs` is the plain-socket loop that drives it.
+//! `core.rs` is a worker's logic over the rings and transports (no I/O); the
+//! drivers in `driver/` call it through [`PacketHandler`].
 
 mod core;
-mod fallback_loop;
 
 pub use self::core::*;
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Instant;
 
-use ringcast_shared::config::DataplaneConfig;
+use ringcast_shared::config::{DataplaneConfig, DriverKind as ConfiguredDriver};
 use ringcast_shared::ring::{DataplaneInfo, ShmRegion};
-use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::driver::{DriverConfig, DriverKind, PacketHandler, SendQueue};
 use crate::dtls::DtlsCertificate;
+use crate::worker::{spawn_workers, WorkerSet};
 
 /// Why the dataplane could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum DataplaneError {
     #[error("certificate: {0}")]
     Certificate(String),
-    #[error("cannot bind UDP {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
     #[error("rings: {0}")]
     Rings(String),
-    #[error("cannot spawn worker: {0}")]
-    Spawn(std::io::Error),
+    #[error("workers: {0}")]
+    Workers(#[from] crate::driver::DriverError),
 }
 
 /// A running dataplane; dropping it stops and joins the workers.
 pub struct Dataplane {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    pub workers: WorkerSet,
     pub fingerprint_sha256: [u8; 32],
 }
 
-impl Drop for Dataplane {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
+impl DatagramOut for SendQueue {
+    fn send_to(&mut self, to: SocketAddr, payload: &[u8]) {
+        // A full queue drops the datagram and counts it (SendQueue::drops).
+        let _ = self.push_copy(to, payload);
+    }
+}
+
+/// The driver-facing side of a worker: its [`WorkerCore`], or nothing if
+/// the worker could not be given one (it then stops at once).
+pub struct WorkerHandler(Option<WorkerCore>);
+
+impl PacketHandler for WorkerHandler {
+    fn on_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        _local: SocketAddr,
+        data: &mut [u8],
+        out: &mut SendQueue,
+    ) {
+        if let Some(core) = self.0.as_mut() {
+            core.on_datagram(now, from, data, out);
         }
     }
-}
-
-/// A UDP socket on `addr` that other workers may bind too (SO_REUSEPORT).
-pub fn reuseport_socket(addr: SocketAddr) -> Result<UdpSocket, DataplaneError> {
-    let err = |source| DataplaneError::Bind { addr, source };
-    let socket =
-        Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true).map_err(err)?;
+    fn on_tick(&mut self, now: Instant, out: &mut SendQueue) {
+        if let Some(core) = self.0.as_mut() {
+            core.on_tick(now, out);
+        }
     }
-    socket.set_reuse_port(true).map_err(err)?;
-    socket.set_nonblocking(true).map_err(err)?;
-    let _ = socket.set_recv_buffer_size(4 << 20);
-    let _ = socket.set_send_buffer_size(4 << 20);
-    socket.bind(&addr.into()).map_err(err)?;
-    Ok(socket.into())
+    fn next_deadline(&self) -> Option<Instant> {
+        self.0.as_ref().and_then(WorkerCore::next_deadline)
+    }
+    fn should_stop(&self) -> bool {
+        self.0.as_ref().is_none_or(WorkerCore::should_stop)
+    }
 }
 
-fn pin_to_core(core: usize) {
-    // SAFETY: cpu_set_t is plain data; sched_setaffinity(0) targets this thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(core, &mut set);
-        let _ = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+fn driver_kind(k: ConfiguredDriver) -> DriverKind {
+    match k {
+        ConfiguredDriver::Auto => DriverKind::Auto,
+        ConfiguredDriver::IoUring => DriverKind::Uring,
+        ConfiguredDriver::Portable => DriverKind::Portable,
     }
 }
 
@@ -83,54 +88,50 @@ fn pin_to_core(core: usize) {
 pub fn start(cfg: &DataplaneConfig, region: &ShmRegion) -> Result<Dataplane, DataplaneError> {
     let cert =
         DtlsCertificate::generate().map_err(|e| DataplaneError::Certificate(e.to_string()))?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut threads = Vec::new();
+    let workers = cfg.workers.max(1);
+    let mut cores = Vec::with_capacity(workers);
+    for w in 0..workers {
+        let (commands, events) = region
+            .worker_ends(w)
+            .map_err(|e| DataplaneError::Rings(e.to_string()))?;
+        cores.push(Some(WorkerCore::new(
+            w as u16,
+            cert.clone(),
+            commands,
+            events,
+        )));
+    }
+    let cores = Mutex::new(cores);
     let bind: Vec<IpAddr> = if cfg.bind_addrs.is_empty() {
         vec![IpAddr::from([0, 0, 0, 0])]
     } else {
         cfg.bind_addrs.clone()
     };
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    for w in 0..cfg.workers.max(1) {
-        let mut sockets = Vec::new();
-        for ip in &bind {
-            match reuseport_socket(SocketAddr::new(*ip, cfg.udp_port)) {
-                Ok(s) => sockets.push(s),
-                // ::1 may be missing (IPv6 disabled); other addresses serve.
-                Err(e) if ip.is_ipv6() && bind.len() > 1 => {
-                    tracing::warn!(error = %e, "skipping media address")
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let (commands, events) = region
-            .worker_ends(w)
-            .map_err(|e| DataplaneError::Rings(e.to_string()))?;
-        let core = WorkerCore::new(w as u16, cert.clone(), commands, events);
-        let stop = stop.clone();
-        let pin = cfg.pin_cores;
-        let t = std::thread::Builder::new()
-            .name(format!("ringcast-w{w}"))
-            .spawn(move || {
-                if pin {
-                    pin_to_core(w % cores);
-                }
-                fallback_loop::run(core, sockets, stop);
-            })
-            .map_err(DataplaneError::Spawn)?;
-        threads.push(t);
-    }
+    let set = spawn_workers(
+        workers,
+        &bind,
+        cfg.udp_port,
+        driver_kind(cfg.driver),
+        DriverConfig::default(),
+        |i| {
+            let mut cores = cores.lock().unwrap_or_else(|e| e.into_inner());
+            WorkerHandler(cores.get_mut(i).and_then(Option::take))
+        },
+    )?;
     region.publish_info(&DataplaneInfo {
         fingerprint_sha256: cert.fingerprint_sha256,
-        udp_port: cfg.udp_port,
+        udp_port: set.local_port(),
         pid: std::process::id(),
     });
-    tracing::info!(workers = threads.len(), port = cfg.udp_port, fingerprint = %cert.sdp_fingerprint(), "dataplane running");
+    tracing::info!(
+        workers,
+        port = set.local_port(),
+        driver = ?set.driver_kind(),
+        fingerprint = %cert.sdp_fingerprint(),
+        "dataplane running"
+    );
     Ok(Dataplane {
-        stop,
-        threads,
+        workers: set,
         fingerprint_sha256: cert.fingerprint_sha256,
     })
 }

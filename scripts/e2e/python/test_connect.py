@@ -6,6 +6,7 @@ variants: `/rtc/v1` (single PeerConnection, the SDK default) and `/rtc`
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from livekit import api, rtc
@@ -16,6 +17,23 @@ VARIANTS = [
     pytest.param(True, id="rtc-v1-single-pc"),
     pytest.param(False, id="rtc-dual-pc"),
 ]
+
+# Every test runs on both dataplane drivers: io_uring and the portable
+# recvmmsg/sendmmsg one (DESIGN.md: "Tests run on both").
+DRIVERS = ["io_uring", "portable"]
+
+
+@pytest.fixture(params=DRIVERS)
+def server(request, start_server):
+    driver = request.param
+    srv = start_server(args=["--config-body", f"dataplane:\n  driver: {driver}\n"])
+    want = "Uring" if driver == "io_uring" else "Portable"
+    # The log line proves which driver really runs the media.
+    deadline = time.monotonic() + 5
+    while f"driver={want}" not in srv.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert f"driver={want}" in srv.log(), "dataplane did not start with the requested driver"
+    return srv
 
 
 def token(identity: str, room: str = "connect-room", **grants) -> str:
