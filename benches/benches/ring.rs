@@ -61,7 +61,7 @@ fn spsc_two_threads(batch_pop: bool) {
             if p.try_push(i).is_ok() {
                 i += 1;
             } else {
-                std::hint::spin_loop();
+                thread::yield_now();
             }
         }
     });
@@ -74,7 +74,7 @@ fn spsc_two_threads(batch_pop: bool) {
             q.try_pop().map_or(0, |_| 1)
         };
         if n == 0 {
-            std::hint::spin_loop();
+            thread::yield_now();
         }
         got += n;
     }
@@ -90,7 +90,7 @@ fn crossbeam_two_threads() {
             if tx.try_send(i).is_ok() {
                 i += 1;
             } else {
-                std::hint::spin_loop();
+                thread::yield_now();
             }
         }
     });
@@ -101,7 +101,7 @@ fn crossbeam_two_threads() {
                 black_box(v);
                 got += 1;
             }
-            Err(_) => std::hint::spin_loop(),
+            Err(_) => thread::yield_now(),
         }
     }
     let _ = producer.join();
