@@ -192,6 +192,7 @@ fn driver_stop_ends_threads_promptly() {
         std::thread::sleep(Duration::from_millis(50));
         let t0 = Instant::now();
         set.join().expect("clean stop");
+        println!("{kind:?}: stop+join took {:?}", t0.elapsed());
         assert!(
             t0.elapsed() < Duration::from_millis(500),
             "{kind:?}: stop took {:?}",

@@ -21,6 +21,7 @@ const BGID: u16 = 0;
 /// user_data tags (top byte) for the three kinds of operations.
 const TAG_RECV: u64 = 1 << 56;
 const TAG_SEND: u64 = 2 << 56;
+const TAG_CANCEL: u64 = 3 << 56;
 const TAG_MASK: u64 = 0xff << 56;
 /// Space the kernel writes before the payload: recvmsg_out header + name.
 const NAME_LEN: usize = std::mem::size_of::<libc::sockaddr_storage>();
@@ -344,10 +345,42 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
             }
         }
     }
+    quiesce(&mut ring, &rearm, &mut out, cfg.send_slots);
     let _ = ring.submitter().unregister_buf_ring(BGID);
     drop(ring);
     drop(bufs);
     Ok(())
+}
+
+/// Cancels the armed multishot receives and waits (bounded, 100 ms) for them
+/// and any in-flight sends to complete, so the kernel holds no pointer into our
+/// buffers when they are freed.
+fn quiesce(ring: &mut IoUring, rearm: &[bool], out: &mut SendQueue, slots: usize) {
+    let (submitter, mut sq, mut cq) = ring.split();
+    let mut live = 0usize;
+    for (si, _) in rearm.iter().enumerate().filter(|(_, r)| !**r) {
+        live += 1;
+        let e = opcode::AsyncCancel::new(TAG_RECV | si as u64)
+            .build()
+            .user_data(TAG_CANCEL);
+        // SAFETY: cancel carries no pointers.
+        let _ = unsafe { sq.push(&e) };
+    }
+    sq.sync();
+    let until = Instant::now() + std::time::Duration::from_millis(100);
+    while (live > 0 || out.free_len() < slots) && Instant::now() < until {
+        let ts = types::Timespec::from(std::time::Duration::from_millis(10));
+        let _ = submitter.submit_with_args(1, &types::SubmitArgs::new().timespec(&ts));
+        cq.sync();
+        for cqe in &mut cq {
+            let ud = cqe.user_data();
+            match ud & TAG_MASK {
+                TAG_RECV if !cqueue::more(cqe.flags()) => live = live.saturating_sub(1),
+                TAG_SEND => out.release((ud & !TAG_MASK) as u32),
+                _ => {}
+            }
+        }
+    }
 }
 
 /// ETIME (the wait timed out), EINTR and EBUSY (CQ full; we reap next turn) are normal.
