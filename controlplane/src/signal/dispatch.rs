@@ -54,10 +54,9 @@ pub fn handle_request(
                 timestamp: unix_ms(),
             }));
         }
-        Req::Leave(_) => {
-            set.take(sid, proto::DisconnectReason::ClientInitiated);
-            return Next::Leave;
-        }
+        // The caller removes the participant (lobby::leave), so the room
+        // record and the others are updated in one place for every way out.
+        Req::Leave(_) => return Next::Leave,
         Req::Offer(offer) => negotiation::on_client_offer(set, media, enabled_codecs, sid, offer),
         Req::Answer(answer) => negotiation::on_client_answer(set, media, sid, answer),
         Req::Trickle(_) => {
