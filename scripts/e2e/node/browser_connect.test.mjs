@@ -8,9 +8,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ParticipantInfo_State, RoomServiceClient } from 'livekit-server-sdk';
 import { failureReport, joinToken, launchBrowser, openPage } from './browser/browser.mjs';
 import { startStaticServer } from './browser/static_server.mjs';
-import { startServer } from './harness.mjs';
+import { DEV_KEY, DEV_SECRET, startServer } from './harness.mjs';
 
 const TEST = { timeout: 60_000 };
 const CONNECT_TIMEOUT_MS = 25_000; // in-page bound on one room.connect()
@@ -46,13 +47,32 @@ function signalPaths(result) {
   return result.sockets.map((s) => s.path);
 }
 
+/** The server's own view of a room, via RoomService: identity -> state name. */
+async function serverView(rooms, roomName) {
+  const list = await rooms.listParticipants(roomName);
+  return Object.fromEntries(list.map((p) => [p.identity, ParticipantInfo_State[p.state] ?? p.state]));
+}
+
+/** Polls serverView until `ok(view)` (bookkeeping may lag the signalling a little); returns the last view. */
+async function serverViewWhen(rooms, roomName, ok, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  let view = await serverView(rooms, roomName);
+  while (!ok(view) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    view = await serverView(rooms, roomName);
+  }
+  return view;
+}
+
 describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () => {
   let server;
   let site;
   let browser;
+  let rooms;
 
   before(async () => {
     server = await startServer({ name: 'browser_connect' });
+    rooms = new RoomServiceClient(server.url, DEV_KEY, DEV_SECRET);
     site = await startStaticServer();
     browser = await launchBrowser();
   });
@@ -100,6 +120,12 @@ describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () =>
         assert.equal(joinedA.pc.mode, mode.pcMode, 'peer connection topology');
         assert.equal(joinedA.pc[mode.primary], 'connected', `primary (${mode.primary}) PC state`);
         assert.deepEqual(joinedA.remotes, []);
+        // Once its transport is up the server marks A ACTIVE and says so.
+        const activeA = (ctx.results.activeA = await a.page.evaluate(
+          (ms) => window.rc.waitForActive(null, ms),
+          EVENT_TIMEOUT_MS,
+        ));
+        assert.equal(activeA.ok, true, 'the server never reported A as ACTIVE to A');
 
         // B joins and learns about A from its JoinResponse.
         const joinedB = (ctx.results.joinedB = await connect(b, tokenB));
@@ -110,6 +136,7 @@ describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () =>
         assert.deepEqual(signalPaths(joinedB), [mode.path]);
         assert.equal(joinedB.pc[mode.primary], 'connected', `B primary (${mode.primary}) PC state`);
         assert.deepEqual(joinedB.remotes, ['alice'], 'B sees A already in the room');
+        assert.deepEqual(joinedB.remoteActive, { alice: true }, 'B learns that A is ACTIVE');
 
         // A is told that B arrived.
         const arrived = (ctx.results.arrived = await a.page.evaluate(
@@ -119,6 +146,13 @@ describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () =>
         assert.equal(arrived.ok, true, 'A never got ParticipantConnected for bob');
         assert.equal(arrived.event.sid, joinedB.localSid, 'A knows B by the sid B was given');
         assert.deepEqual(arrived.remotes, ['bob']);
+        const bobActive = (ctx.results.bobActive = await a.page.evaluate(
+          ([id, ms]) => window.rc.waitForActive(id, ms),
+          ['bob', EVENT_TIMEOUT_MS],
+        ));
+        assert.equal(bobActive.ok, true, 'A never learnt that B is ACTIVE');
+        ctx.results.serverWithBoth = await serverView(rooms, roomName);
+        assert.deepEqual(Object.keys(ctx.results.serverWithBoth).sort(), ['alice', 'bob'], 'RoomService lists both');
 
         // B leaves; A is told, and stays connected.
         const left = (ctx.results.left = await b.page.evaluate(() => window.rc.disconnect()));
@@ -131,6 +165,8 @@ describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () =>
         assert.equal(gone.ok, true, 'A never got ParticipantDisconnected for bob');
         assert.deepEqual(gone.remotes, []);
         assert.equal(gone.state, 'connected', 'A stays connected after B left');
+        ctx.results.serverAfterLeave = await serverViewWhen(rooms, roomName, (v) => !('bob' in v));
+        assert.deepEqual(Object.keys(ctx.results.serverAfterLeave), ['alice'], 'RoomService no longer lists B');
         assert.ok(
           !gone.events.some((ev) => ev.type === 'Disconnected'),
           `A was disconnected: ${JSON.stringify(gone.events)}`,
@@ -139,6 +175,30 @@ describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () =>
         const done = (ctx.results.done = await a.page.evaluate(() => window.rc.disconnect()));
         assert.equal(done.ok, true, `A: disconnect failed: ${JSON.stringify(done.error)}`);
         assert.equal(done.state, 'disconnected');
+      });
+    });
+
+    test(`RoomService reports a connected browser participant as ACTIVE (${tag})`, TEST, async (t) => {
+      await withDiagnostics(t, server, async (ctx) => {
+        const roomName = `browser-active-${mode.singlePeerConnection ? 'v1' : 'v0'}`;
+        const p = await openPage(browser, site.url, 'C');
+        ctx.pages.push(p);
+        const token = await joinToken(roomName, 'carol');
+        const joined = (ctx.results.joined = await p.page.evaluate(
+          ([url, tk, ro, ms]) => window.rc.connect(url, tk, ro, {}, ms),
+          [server.wsUrl, token, { singlePeerConnection: mode.singlePeerConnection }, CONNECT_TIMEOUT_MS],
+        ));
+        assert.equal(joined.error, null, `room.connect failed: ${JSON.stringify(joined.error)}`);
+        const active = (ctx.results.active = await p.page.evaluate(
+          (ms) => window.rc.waitForActive(null, ms),
+          EVENT_TIMEOUT_MS,
+        ));
+        assert.equal(active.ok, true, 'the server never reported the participant as ACTIVE to it');
+        // LiveKit's ListParticipants returns the same ParticipantInfo the client got.
+        ctx.results.server = await serverViewWhen(rooms, roomName, (v) => v.carol === 'ACTIVE');
+        assert.deepEqual(ctx.results.server, { carol: 'ACTIVE' });
+        const left = (ctx.results.left = await p.page.evaluate(() => window.rc.disconnect()));
+        assert.equal(left.ok, true);
       });
     });
 

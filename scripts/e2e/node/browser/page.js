@@ -80,6 +80,9 @@
       roomName: room?.name ?? null,
       serverVersion: room?.serverInfo?.version ?? null,
       remotes: room ? [...room.remoteParticipants.keys()].sort() : [],
+      // ParticipantInfo.state === ACTIVE, as the server last reported it.
+      localActive: room?.localParticipant?.isActive ?? null,
+      remoteActive: room ? Object.fromEntries([...room.remoteParticipants].map(([id, p]) => [id, p.isActive])) : {},
       pc: pcStates(),
       events: events.slice(),
       sockets: sockets.slice(),
@@ -150,6 +153,20 @@
         await new Promise((r) => setTimeout(r, 50));
       }
       return { ok: false, event: null, ...snapshot() };
+    },
+
+    /**
+     * Waits until the server reports `identity` (null: the local participant)
+     * as ACTIVE, i.e. its primary transport connected (LIVEKIT_PROTOCOL.md 2.12).
+     */
+    async waitForActive(identity = null, timeoutMs = 10_000) {
+      const who = () => (identity === null ? room?.localParticipant : room?.remoteParticipants.get(identity));
+      const deadline = now() + timeoutMs;
+      while (now() < deadline) {
+        if (who()?.isActive) return { ok: true, ...snapshot() };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { ok: false, ...snapshot() };
     },
 
     /** Leaves the room; resolves to the snapshot afterwards. */

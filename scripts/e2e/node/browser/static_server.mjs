@@ -37,6 +37,10 @@ export async function startStaticServer() {
   const files = routes();
   const server = createServer(async (req, res) => {
     const path = new URL(req.url || '/', 'http://x').pathname;
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end(); // keeps a 404 line out of the page console
+      return;
+    }
     const entry = files.get(path);
     if (req.method !== 'GET' || !entry) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
