@@ -257,3 +257,48 @@ fn driver_pipelined_echo_rate_is_reported() {
         set.join().expect("clean stop");
     }
 }
+
+/// One worker serves IPv4 and IPv6 on the same port; replies leave by the
+/// socket of the sender's family.
+#[test]
+fn driver_serves_ipv4_and_ipv6_on_one_port() {
+    let v6 = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+    if UdpSocket::bind(SocketAddr::new(v6, 0)).is_err() {
+        println!("NOTICE: no IPv6 loopback here; skipping");
+        return;
+    }
+    for kind in drivers() {
+        let set = spawn_workers(1, &[LOOPBACK, v6], 0, kind, DriverConfig::default(), |_| {
+            echo(1)
+        })
+        .expect("spawn");
+        let port = set.local_port();
+        let mut buf = [0u8; 64];
+        let c4 = client();
+        c4.send_to(b"four", SocketAddr::new(LOOPBACK, port))
+            .expect("send v4");
+        let (n, _) = c4.recv_from(&mut buf).expect("v4 echo");
+        assert_eq!(&buf[..n], b"four");
+        let c6 = UdpSocket::bind(SocketAddr::new(v6, 0)).expect("bind v6");
+        c6.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        c6.send_to(b"six", SocketAddr::new(v6, port))
+            .expect("send v6");
+        let (n, from) = recv_retrying(&c6, &mut buf).unwrap_or_else(|e| {
+            panic!("{kind:?}: v6 echo: {e} {:?}", set.counters()[0].snapshot())
+        });
+        assert_eq!(&buf[..n], b"six");
+        assert_eq!(from, SocketAddr::new(v6, port));
+        set.join().expect("clean stop");
+    }
+}
+
+/// recv_from that retries EINTR (a blocking test client can be interrupted).
+fn recv_retrying(s: &UdpSocket, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+    loop {
+        match s.recv_from(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}

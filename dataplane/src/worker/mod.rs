@@ -98,14 +98,16 @@ where
         kind,
         port,
     };
-    let mut ports: Vec<u16> = vec![port; bind_addrs.len()];
+    // Port 0: the first socket picks an ephemeral port and every other socket
+    // (other workers, other address families) joins that same port.
+    let mut port = port;
     for i in 0..n {
         let mut sockets = Vec::with_capacity(bind_addrs.len());
-        for (ai, ip) in bind_addrs.iter().enumerate() {
-            let s = socket::bind_reuseport(SocketAddr::new(*ip, ports[ai]))?;
-            if ports[ai] == 0 {
-                let addr = SocketAddr::new(*ip, 0);
-                ports[ai] = s
+        for ip in bind_addrs {
+            let addr = SocketAddr::new(*ip, port);
+            let s = socket::bind_reuseport(addr)?;
+            if port == 0 {
+                port = s
                     .local_addr()
                     .map_err(|source| DriverError::Socket { addr, source })?
                     .port();
@@ -135,7 +137,7 @@ where
             .map_err(DriverError::Spawn)?;
         set.threads.push(t);
     }
-    set.port = ports[0];
+    set.port = port;
     Ok(set)
 }
 
