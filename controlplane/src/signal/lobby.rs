@@ -251,3 +251,49 @@ pub fn leave(state: &AppState, room: &str, sid: &str, reason: proto::DisconnectR
         state.live.remove_if_empty(room);
     }
 }
+
+/// The current info of `identity` in `room`, if connected here.
+pub fn live_info(state: &AppState, room: &str, identity: &str) -> Option<proto::ParticipantInfo> {
+    state
+        .live
+        .with(room, |set| set.by_identity(identity).map(Participant::info))
+        .flatten()
+}
+
+/// Takes `identity` out of `room` on the server's initiative (RoomService
+/// RemoveParticipant): the others are told, it gets a Leave with `reason`.
+/// Returns whether it was connected.
+pub fn remove_identity(
+    state: &AppState,
+    room: &str,
+    identity: &str,
+    reason: proto::DisconnectReason,
+) -> bool {
+    let removed = state.live.with(room, |set| {
+        let sid = set.by_identity(identity).map(|p| p.sid.clone())?;
+        set.take(&sid, reason)
+    });
+    match removed.flatten() {
+        Some(p) => {
+            tracing::info!(%room, participant = %p.sid, %identity, ?reason, "participant removed");
+            state.rooms.participant_left(room, identity);
+            evict(state, p, reason);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Disconnects everyone in `room` (DeleteRoom) with `reason`.
+pub fn close_room(state: &AppState, room: &str, reason: proto::DisconnectReason) {
+    let Some(set) = state.live.remove(room) else {
+        return;
+    };
+    let mut set = set.lock().unwrap_or_else(|e| e.into_inner());
+    let sids: Vec<String> = set.iter().map(|p| p.sid.clone()).collect();
+    for sid in sids {
+        if let Some(p) = set.take(&sid, reason) {
+            evict(state, p, reason);
+        }
+    }
+}

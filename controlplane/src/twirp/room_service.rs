@@ -109,7 +109,13 @@ pub fn call(
         Method::DeleteRoom => {
             let req: proto::DeleteRoomRequest = decode(enc, body)?;
             require(grant(claims)?.room_create)?;
-            // Live participants will be sent Leave(ROOM_DELETED) here.
+            if state.rooms.exists(&req.room) {
+                crate::signal::lobby::close_room(
+                    state,
+                    &req.room,
+                    proto::DisconnectReason::RoomDeleted,
+                );
+            }
             state
                 .rooms
                 .delete(&req.room)
@@ -120,8 +126,12 @@ pub fn call(
             let req: proto::ListParticipantsRequest = decode(enc, body)?;
             require_admin(claims, &req.room)?;
             let room = existing_room(state, &req.room)?;
+            let live = |p: &crate::rooms::ParticipantEntry| {
+                crate::signal::lobby::live_info(state, &req.room, &p.identity)
+                    .unwrap_or_else(|| p.info.clone())
+            };
             let resp = proto::ListParticipantsResponse {
-                participants: room.participants.values().map(|p| p.info.clone()).collect(),
+                participants: room.participants.values().map(live).collect(),
             };
             Ok(encode(enc, &resp))
         }
@@ -129,14 +139,18 @@ pub fn call(
             let req: proto::RoomParticipantIdentity = decode(enc, body)?;
             require_admin(claims, &req.room)?;
             let p = participant(state, &req.room, &req.identity)?;
-            Ok(encode(enc, &p.info))
+            let info =
+                crate::signal::lobby::live_info(state, &req.room, &req.identity).unwrap_or(p.info);
+            Ok(encode(enc, &info))
         }
         Method::RemoveParticipant => {
             let req: proto::RoomParticipantIdentity = decode(enc, body)?;
             require_admin(claims, &req.room)?;
             participant(state, &req.room, &req.identity)?;
-            // Live participants will be sent Leave(PARTICIPANT_REMOVED) here.
-            state.rooms.participant_left(&req.room, &req.identity);
+            let reason = proto::DisconnectReason::ParticipantRemoved;
+            if !crate::signal::lobby::remove_identity(state, &req.room, &req.identity, reason) {
+                state.rooms.participant_left(&req.room, &req.identity);
+            }
             Ok(encode(enc, &proto::RemoveParticipantResponse {}))
         }
         Method::MutePublishedTrack => {
