@@ -5,6 +5,12 @@
 // The page is served from its own origin (static_server.mjs), so the
 // signalling WebSocket, the validate fetch and the media all cross origins
 // as in a real deployment. The expectations are those of livekit-server.
+//
+// Run:  RINGCAST_BIN=target/debug/ringcast node --test scripts/e2e/node/browser_connect.test.mjs
+// (default binary target/release/ringcast; Chromium at /usr/bin/chromium or
+// $CHROMIUM_BIN). A failure prints the page consoles (SDK debug log), the
+// page-side results and the server log tail; RINGCAST_E2E_VERBOSE=1 prints
+// the results on success too.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -20,10 +26,24 @@ const BAD_TOKEN_REFUSED_WITHIN_MS = 20_000;
 
 // Which PC carries the connection in each mode (livekit-client PCTransportManager).
 const MODES = [
-  { singlePeerConnection: true, path: '/rtc/v1', pcMode: 'publisher-only', primary: 'publisher' },
+  {
+    singlePeerConnection: true,
+    path: '/rtc/v1',
+    pcMode: 'publisher-only',
+    primary: 'publisher',
+    // the client's own `_reliable`, on its one PC
+    reliableChannel: 'pubReliable',
+  },
   // livekit-server sets subscriber_primary for a subscriber on /rtc, so the
   // client waits for the server-offered subscriber PC (LIVEKIT_PROTOCOL.md 2.7).
-  { singlePeerConnection: false, path: '/rtc', pcMode: 'subscriber-primary', primary: 'subscriber' },
+  // Its data arrives on the server-created `_reliable` there (fact 8).
+  {
+    singlePeerConnection: false,
+    path: '/rtc',
+    pcMode: 'subscriber-primary',
+    primary: 'subscriber',
+    reliableChannel: 'subReliable',
+  },
 ];
 
 /**
@@ -45,6 +65,17 @@ async function withDiagnostics(t, server, body) {
 
 function signalPaths(result) {
   return result.sockets.map((s) => s.path);
+}
+
+/** Polls the page's snapshot until `ok(snapshot)`; returns the last snapshot. */
+async function pageWhen(p, ok, timeoutMs = EVENT_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let snap = await p.page.evaluate(() => window.rc.snapshot());
+  while (!ok(snap) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    snap = await p.page.evaluate(() => window.rc.snapshot());
+  }
+  return snap;
 }
 
 /** The server's own view of a room, via RoomService: identity -> state name. */
@@ -126,6 +157,9 @@ describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () =>
           EVENT_TIMEOUT_MS,
         ));
         assert.equal(activeA.ok, true, 'the server never reported A as ACTIVE to A');
+        // The reliable data channel on the primary PC opens (SCTP over DTLS).
+        const channelsA = (ctx.results.channelsA = await pageWhen(a, (x) => x.dataChannels[mode.reliableChannel] === 'open'));
+        assert.equal(channelsA.dataChannels[mode.reliableChannel], 'open', `A ${mode.reliableChannel} data channel`);
 
         // B joins and learns about A from its JoinResponse.
         const joinedB = (ctx.results.joinedB = await connect(b, tokenB));

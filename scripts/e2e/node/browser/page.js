@@ -72,6 +72,28 @@
     };
   }
 
+  // readyState of the SDK's data channels (kinds 0 reliable, 1 lossy, 2
+  // data-track; `sub` = the server-created ones on the subscriber PC).
+  // Recorded for diagnostics only.
+  function dataChannelStates() {
+    const engine = room?.engine;
+    if (!engine?.dataChannelForKind) return {};
+    const out = {};
+    for (const [name, kind, sub] of [
+      ['pubReliable', 0, false],
+      ['pubLossy', 1, false],
+      ['subReliable', 0, true],
+      ['subLossy', 1, true],
+    ]) {
+      try {
+        out[name] = engine.dataChannelForKind(kind, sub)?.readyState ?? null;
+      } catch {
+        out[name] = 'error';
+      }
+    }
+    return out;
+  }
+
   function snapshot() {
     return {
       state: room?.state ?? null,
@@ -84,6 +106,7 @@
       localActive: room?.localParticipant?.isActive ?? null,
       remoteActive: room ? Object.fromEntries([...room.remoteParticipants].map(([id, p]) => [id, p.isActive])) : {},
       pc: pcStates(),
+      dataChannels: dataChannelStates(),
       events: events.slice(),
       sockets: sockets.slice(),
       fetches: fetches.slice(),
