@@ -236,6 +236,47 @@ describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () =>
       });
     });
 
+    test(`rejoining with the same identity evicts the old session as DUPLICATE_IDENTITY (${tag})`, TEST, async (t) => {
+      // Every full reconnect of an SDK is such a rejoin (LIVEKIT_PROTOCOL.md 11.18).
+      await withDiagnostics(t, server, async (ctx) => {
+        const roomName = `browser-dup-${mode.singlePeerConnection ? 'v1' : 'v0'}`;
+        const roomOptions = { singlePeerConnection: mode.singlePeerConnection };
+        const first = await openPage(browser, site.url, 'D1');
+        ctx.pages.push(first);
+        const second = await openPage(browser, site.url, 'D2');
+        ctx.pages.push(second);
+        const connect = async (p) =>
+          p.page.evaluate(([url, tk, ro, ms]) => window.rc.connect(url, tk, ro, {}, ms), [
+            server.wsUrl,
+            await joinToken(roomName, 'dave'),
+            roomOptions,
+            CONNECT_TIMEOUT_MS,
+          ]);
+
+        const old = (ctx.results.old = await connect(first));
+        assert.equal(old.error, null, `first session: ${JSON.stringify(old.error)}`);
+        const fresh = (ctx.results.fresh = await connect(second));
+        assert.equal(fresh.error, null, `second session refused: ${JSON.stringify(fresh.error)}`);
+        assert.equal(fresh.state, 'connected');
+        assert.notEqual(fresh.localSid, old.localSid, 'the rejoin is a new participant');
+        assert.deepEqual(fresh.remotes, [], 'the new session does not see its old self');
+
+        const evicted = (ctx.results.evicted = await first.page.evaluate(
+          (ms) => window.rc.waitForEvent('Disconnected', null, ms),
+          EVENT_TIMEOUT_MS,
+        ));
+        assert.equal(evicted.ok, true, 'the old session was never disconnected');
+        assert.equal(evicted.event.reasonName, 'DUPLICATE_IDENTITY');
+        assert.equal(evicted.state, 'disconnected');
+        ctx.results.server = await serverViewWhen(rooms, roomName, (v) => Object.keys(v).length === 1);
+        assert.deepEqual(Object.keys(ctx.results.server), ['dave'], 'one dave left on the server');
+
+        const still = (ctx.results.still = await second.page.evaluate(() => window.rc.snapshot()));
+        assert.equal(still.state, 'connected', 'the new session survives the eviction');
+        await second.page.evaluate(() => window.rc.disconnect());
+      });
+    });
+
     test(`a token signed with the wrong secret is refused quickly as NotAllowed (${tag})`, TEST, async (t) => {
       await withDiagnostics(t, server, async (ctx) => {
         const roomName = `browser-badtoken-${mode.singlePeerConnection ? 'v1' : 'v0'}`;

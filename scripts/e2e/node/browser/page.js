@@ -131,7 +131,9 @@
     r.on(RoomEvent.SignalConnected, () => push('SignalConnected'));
     r.on(RoomEvent.Connected, () => push('Connected'));
     r.on(RoomEvent.ConnectionStateChanged, (s) => push('ConnectionStateChanged', { state: s }));
-    r.on(RoomEvent.Disconnected, (reason) => push('Disconnected', { reason: reason ?? null }));
+    r.on(RoomEvent.Disconnected, (reason) =>
+      push('Disconnected', { reason: reason ?? null, reasonName: LK.DisconnectReason[reason] ?? null }),
+    );
     r.on(RoomEvent.ParticipantConnected, (p) => push('ParticipantConnected', { identity: p.identity, sid: p.sid }));
     r.on(RoomEvent.ParticipantDisconnected, (p) =>
       push('ParticipantDisconnected', { identity: p.identity, sid: p.sid }),
