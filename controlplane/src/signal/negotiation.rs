@@ -44,6 +44,25 @@ fn sdp_local(media: &MediaControl, t: &LocalTransport) -> sdp::LocalTransport {
     }
 }
 
+/// Trickles our host candidates too (as LiveKit does), after the SDP that
+/// already lists them: the last one carries `final`. Target PUBLISHER for the
+/// client-offered PC, SUBSCRIBER for ours; `/rtc/v1` only knows PUBLISHER.
+fn trickle_candidates(
+    outbox: &crate::participant::Outbox,
+    local: &sdp::LocalTransport,
+    mid: &str,
+    target: proto::SignalTarget,
+) {
+    let n = local.candidates.len();
+    for (i, c) in local.candidates.iter().enumerate() {
+        outbox.send(Resp::Trickle(proto::TrickleRequest {
+            candidate_init: c.to_candidate_init_json(mid, 0, &local.ice_ufrag),
+            target: target as i32,
+            r#final: i + 1 == n,
+        }));
+    }
+}
+
 /// The client offered on its publisher (or single) PC: answer it.
 pub fn on_client_offer(
     set: &mut ParticipantSet,
@@ -84,12 +103,20 @@ pub fn on_client_offer(
     };
     media.install(&mut t, remote);
     p.publisher_pc = Some(t);
+    let first_mid = answer
+        .media
+        .iter()
+        .find(|m| m.accepted)
+        .and_then(|m| m.mid.clone());
     p.outbox.send(Resp::Answer(proto::SessionDescription {
         r#type: "answer".into(),
         mid_to_track_id: answer.mid_to_track_id(),
         sdp: answer.sdp,
         id: offer.id,
     }));
+    if let Some(mid) = first_mid {
+        trickle_candidates(&p.outbox, &local, &mid, proto::SignalTarget::Publisher);
+    }
 }
 
 /// The dual-PC subscriber offer: data channels first, tracks later.
@@ -114,6 +141,12 @@ pub fn send_subscriber_offer(set: &mut ParticipantSet, media: &MediaControl, sid
         id,
         mid_to_track_id,
     }));
+    trickle_candidates(
+        &p.outbox,
+        &local,
+        sdp::offer::DATA_MID,
+        proto::SignalTarget::Subscriber,
+    );
 }
 
 /// The client answered our subscriber offer: now we know its fingerprint.
