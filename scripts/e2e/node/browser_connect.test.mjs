@@ -25,6 +25,11 @@ const EVENT_TIMEOUT_MS = 10_000;
 const BAD_TOKEN_REFUSED_WITHIN_MS = 20_000;
 
 // Which PC carries the connection in each mode (livekit-client PCTransportManager).
+// Every test runs on both dataplane drivers; the value is the name in the
+// server's startup log line (`driver=...`).
+const DRIVERS = ['io_uring', 'portable'];
+const DRIVER_LOG_NAME = { io_uring: 'Uring', portable: 'Portable' };
+
 const MODES = [
   {
     singlePeerConnection: true,
@@ -95,14 +100,35 @@ async function serverViewWhen(rooms, roomName, ok, timeoutMs = 5_000) {
   return view;
 }
 
-describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () => {
+/**
+ * Starts ringcast on one dataplane driver and checks from its log that this
+ * driver really runs the media (DESIGN.md: tests run on both drivers).
+ */
+async function startOnDriver(driver) {
+  const server = await startServer({
+    name: `browser_connect-${driver}`,
+    args: ['--config-body', `dataplane:\n  driver: ${driver}\n`],
+  });
+  const want = `driver=${DRIVER_LOG_NAME[driver]}`;
+  const deadline = Date.now() + 5_000;
+  while (!server.log().includes(want) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (!server.log().includes(want)) {
+    await server.stop();
+    throw new Error(`dataplane did not start with driver ${driver} (no "${want}" in ${server.logPath})`);
+  }
+  return server;
+}
+
+// One suite per dataplane driver (the body below is indented as a top-level describe).
+for (const driver of DRIVERS)
+describe(`livekit-client 2.23 in headless Chromium, dataplane driver ${driver}`, { timeout: 300_000 }, () => {
   let server;
   let site;
   let browser;
   let rooms;
 
   before(async () => {
-    server = await startServer({ name: 'browser_connect' });
+    server = await startOnDriver(driver);
     rooms = new RoomServiceClient(server.url, DEV_KEY, DEV_SECRET);
     site = await startStaticServer();
     browser = await launchBrowser();
@@ -305,3 +331,4 @@ describe('livekit-client 2.23 in headless Chromium', { timeout: 300_000 }, () =>
     });
   }
 });
+
