@@ -297,3 +297,20 @@ pub fn close_room(state: &AppState, room: &str, reason: proto::DisconnectReason)
         }
     }
 }
+
+/// Tells everyone in `room` about a change of the room (RoomUpdate; `room`
+/// is always set: the Rust SDK unwraps it).
+pub fn broadcast_room_update(state: &AppState, room: &str, info: &proto::Room) {
+    let num_participants = state.live.with(room, |set| set.len() as u32);
+    state.live.with(room, |set| {
+        let room = proto::Room {
+            num_participants: num_participants.unwrap_or(info.num_participants),
+            ..info.clone()
+        };
+        set.send_all(|| {
+            Resp::RoomUpdate(proto::RoomUpdate {
+                room: Some(room.clone()),
+            })
+        });
+    });
+}

@@ -230,7 +230,9 @@ pub fn call(
                 .rooms
                 .update_metadata(&req.room, &req.metadata)
                 .ok_or_else(|| TwirpError::not_found(ROOM_NOT_FOUND))?;
-            Ok(encode(enc, &room.to_proto()))
+            let info = room.to_proto();
+            crate::signal::lobby::broadcast_room_update(state, &req.room, &info);
+            Ok(encode(enc, &info))
         }
     }
 }

@@ -67,3 +67,23 @@ async def test_delete_room_disconnects_everyone(server, single_pc):
         assert len(rooms.rooms) == 0
     finally:
         await lk.aclose()
+
+
+@pytest.mark.parametrize("single_pc", VARIANTS)
+async def test_room_metadata_update_reaches_participants(server, single_pc):
+    alice = await connect(server, "alice", single_pc)
+    changed = asyncio.get_running_loop().create_future()
+
+    @alice.on("room_metadata_changed")
+    def _m(old, new):
+        if not changed.done():
+            changed.set_result(new)
+
+    lk = api.LiveKitAPI(server.url, DEV_KEY, DEV_SECRET)
+    try:
+        await lk.room.update_room_metadata(api.UpdateRoomMetadataRequest(room=ROOM, metadata="topic: rust"))
+        assert await wait_for(changed) == "topic: rust"
+        assert alice.metadata == "topic: rust"
+    finally:
+        await lk.aclose()
+        await alice.disconnect()
