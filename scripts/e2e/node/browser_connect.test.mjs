@@ -24,12 +24,12 @@ const CONNECT_TIMEOUT_MS = 25_000; // in-page bound on one room.connect()
 const EVENT_TIMEOUT_MS = 10_000;
 const BAD_TOKEN_REFUSED_WITHIN_MS = 20_000;
 
-// Which PC carries the connection in each mode (livekit-client PCTransportManager).
 // Every test runs on both dataplane drivers; the value is the name in the
 // server's startup log line (`driver=...`).
 const DRIVERS = ['io_uring', 'portable'];
 const DRIVER_LOG_NAME = { io_uring: 'Uring', portable: 'Portable' };
 
+// Which PC carries the connection in each mode (livekit-client PCTransportManager).
 const MODES = [
   {
     singlePeerConnection: true,
