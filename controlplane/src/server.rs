@@ -136,6 +136,9 @@ pub fn dataplane_config(config: &Config) -> DataplaneConfig {
     dp
 }
 
+/// How long connections may take to close after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 /// How long the control plane waits for the dataplane to publish its info.
 const DATAPLANE_READY: Duration = Duration::from_secs(10);
 
@@ -203,6 +206,26 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     };
     let app = crate::http::router(state.clone());
     let addrs = http_listen_addrs(&state.config);
+    // One signal for every listener: on SIGINT/SIGTERM, stop accepting,
+    // tell every participant (Leave SERVER_SHUTDOWN), then let the sockets close.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let shutdown_state = state.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let rooms = shutdown_state.rooms.list(&[]);
+        tracing::info!(
+            rooms = rooms.len(),
+            "shutting down: disconnecting participants"
+        );
+        for room in rooms {
+            crate::signal::lobby::close_room(
+                &shutdown_state,
+                &room.name,
+                livekit_protocol::DisconnectReason::ServerShutdown,
+            );
+        }
+        let _ = stop_tx.send(true);
+    });
     let mut tasks = Vec::new();
     for addr in &addrs {
         let listener = match tokio::net::TcpListener::bind(addr).await {
@@ -221,20 +244,35 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         };
         tracing::info!(%addr, "listening for HTTP/WebSocket");
         let app = app.clone();
+        let mut stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
                 .await
         }));
     }
     if tasks.is_empty() {
         return Err(ServerError::NoListeners);
     }
-    for t in tasks {
-        match t.await {
-            Ok(r) => r?,
-            Err(e) => tracing::error!(error = %e, "listener task failed"),
+    let all = async {
+        for t in tasks {
+            match t.await {
+                Ok(r) => r?,
+                Err(e) => tracing::error!(error = %e, "listener task failed"),
+            }
         }
+        Ok::<(), ServerError>(())
+    };
+    tokio::pin!(all);
+    let mut stopping = stop_rx.clone();
+    tokio::select! {
+        r = &mut all => r?,
+        _ = async {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::warn!("connections still open after the grace period; exiting"),
     }
     tracing::info!("server stopped");
     Ok(())
