@@ -35,6 +35,8 @@ pub struct AppState {
 pub struct Counters {
     /// Signaling frames that did not decode.
     pub bad_signal_messages: AtomicU64,
+    /// Set once a shutdown signal arrived: new joins are refused.
+    pub shutting_down: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -212,6 +214,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     let shutdown_state = state.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
+        shutdown_state.counters.shutting_down.store(true, std::sync::atomic::Ordering::Relaxed);
         let rooms = shutdown_state.rooms.list(&[]);
         tracing::info!(
             rooms = rooms.len(),

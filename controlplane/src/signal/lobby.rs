@@ -61,6 +61,9 @@ fn record_joined(state: &AppState, room: &str, info: &proto::ParticipantInfo) {
 
 /// Checks made before the WebSocket upgrade, so they surface as HTTP errors.
 pub fn admit(state: &AppState, grant: &JoinGrant) -> Result<(), (StatusCode, String)> {
+    if state.counters.shutting_down.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "server is shutting down".into()));
+    }
     let room = room_for_join(state, &grant.room)?;
     let max = room.max_participants as usize;
     if max > 0 {
