@@ -87,3 +87,25 @@ async def test_room_metadata_update_reaches_participants(server, single_pc):
     finally:
         await lk.aclose()
         await alice.disconnect()
+
+
+@pytest.mark.parametrize("single_pc", VARIANTS)
+async def test_a_join_over_max_participants_is_refused(server, single_pc):
+    lk = api.LiveKitAPI(server.url, DEV_KEY, DEV_SECRET)
+    try:
+        await lk.room.create_room(api.CreateRoomRequest(name=ROOM, max_participants=2))
+        a = await connect(server, "alice", single_pc)
+        b = await connect(server, "bob", single_pc)
+        third = rtc.Room()
+        with pytest.raises(Exception):
+            opts = rtc.RoomOptions(single_peer_connection=single_pc, connect_timeout=5)
+            from test_connect import token
+
+            await asyncio.wait_for(third.connect(server.ws_url, token("carol", ROOM), opts), 20)
+        assert third.connection_state != rtc.ConnectionState.CONN_CONNECTED
+        listed = await lk.room.list_participants(api.ListParticipantsRequest(room=ROOM))
+        assert sorted(p.identity for p in listed.participants) == ["alice", "bob"]
+        await a.disconnect()
+        await b.disconnect()
+    finally:
+        await lk.aclose()
