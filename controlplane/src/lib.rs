@@ -15,6 +15,7 @@ pub mod sdp;
 pub mod server;
 pub mod signal;
 pub mod twirp;
+pub mod webhook;
 
 /// The version we report to clients. The JS SDK gates features on the server
 /// version (RPC needs >= 1.8.0), so we report the livekit-server release whose

@@ -28,6 +28,8 @@ pub struct AppState {
     pub counters: Arc<Counters>,
     /// This node's id (`ND_...`), reported in ServerInfo.
     pub node_id: String,
+    /// Room and participant events to `webhook.urls`.
+    pub webhooks: Arc<crate::webhook::Notifier>,
 }
 
 /// Control-plane counters (rejected input and the like).
@@ -54,6 +56,8 @@ impl AppState {
     pub fn with_media(config: Config, media: MediaControl) -> Self {
         let keys = Arc::new(KeyProvider::new(config.keys.clone()));
         let rooms = Arc::new(RoomRegistry::new(&config));
+        let webhooks = Arc::new(crate::webhook::Notifier::from_config(&config));
+        rooms.set_webhooks(webhooks.clone());
         Self {
             config: Arc::new(config),
             keys,
@@ -62,6 +66,7 @@ impl AppState {
             media: Arc::new(media),
             counters: Arc::new(Counters::default()),
             node_id: crate::ids::guid("ND_"),
+            webhooks,
         }
     }
 }

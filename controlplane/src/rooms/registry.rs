@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
+use livekit_protocol as proto;
 
 use super::{ParticipantEntry, Room};
 
@@ -53,6 +54,8 @@ pub struct CreateOptions {
 #[derive(Debug)]
 pub struct RegistryInner {
     rooms: RwLock<HashMap<String, Room>>,
+    /// Told when rooms start and finish (set once by the server state).
+    webhooks: std::sync::OnceLock<Arc<crate::webhook::Notifier>>,
 }
 
 impl RegistryInner {
@@ -73,7 +76,13 @@ impl RegistryInner {
             .filter(|r| r.expired(now_ms))
             .map(|r| r.name.clone())
             .collect();
-        names.iter().filter_map(|n| rooms.remove(n)).collect()
+        let closed: Vec<Room> = names.iter().filter_map(|n| rooms.remove(n)).collect();
+        if let Some(w) = self.webhooks.get() {
+            for r in &closed {
+                w.room_finished(&r.to_proto(), proto::RoomEndReason::RoomEndIdleTimeout);
+            }
+        }
+        closed
     }
 }
 
@@ -94,6 +103,7 @@ impl RoomRegistry {
         Self {
             inner: Arc::new(RegistryInner {
                 rooms: RwLock::new(HashMap::new()),
+                webhooks: std::sync::OnceLock::new(),
             }),
             defaults: RoomDefaults {
                 auto_create: r.auto_create,
@@ -108,6 +118,12 @@ impl RoomRegistry {
             },
             sweeper_started: AtomicBool::new(false),
         }
+    }
+
+    /// Sends `room_started`/`room_finished` to `webhooks` from now on
+    /// (only the first call has an effect).
+    pub fn set_webhooks(&self, webhooks: Arc<crate::webhook::Notifier>) {
+        let _ = self.inner.webhooks.set(webhooks);
     }
 
     /// The config defaults rooms are created with.
@@ -149,6 +165,9 @@ impl RoomRegistry {
         room.bump_version(now_ms.saturating_mul(1000));
         rooms.insert(name.to_string(), room.clone());
         tracing::info!(room = %name, sid = %room.sid, "room created");
+        if let Some(w) = self.inner.webhooks.get() {
+            w.room_started(&room.to_proto());
+        }
         (room, true)
     }
 
@@ -181,6 +200,9 @@ impl RoomRegistry {
         let removed = self.inner.write().remove(name);
         if let Some(r) = &removed {
             tracing::info!(room = %name, sid = %r.sid, "room deleted");
+            if let Some(w) = self.inner.webhooks.get() {
+                w.room_finished(&r.to_proto(), proto::RoomEndReason::RoomEndApiDelete);
+            }
         }
         removed
     }

@@ -227,6 +227,7 @@ pub fn evict(state: &AppState, p: Participant, reason: proto::DisconnectReason) 
     }));
     p.outbox.close();
     release_transports(state, &p);
+    crate::webhook::on_participant_gone(state, &p.room, p.info());
 }
 
 fn release_transports(state: &AppState, p: &Participant) {
@@ -241,6 +242,7 @@ pub fn leave(state: &AppState, room: &str, sid: &str, reason: proto::DisconnectR
         if let Some(p) = set.take(sid, reason) {
             tracing::info!(%room, participant = %sid, identity = %p.identity, ?reason, "participant left");
             release_transports(state, &p);
+            crate::webhook::on_participant_gone(state, room, p.info());
             // Only the entry of this session: a newer one with the same
             // identity (duplicate join) stays.
             let same = state.rooms.get(room).and_then(|r| r.participants.get(&p.identity).map(|e| e.sid == p.sid));

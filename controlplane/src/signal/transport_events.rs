@@ -27,6 +27,7 @@ pub fn on_event(state: &AppState, ev: Event) {
                 let primary = if p.subscriber_primary() { PcRole::Subscriber } else { PcRole::Publisher };
                 if owner.pc == primary && p.advance(ParticipantState::Active) {
                     tracing::info!(room = %owner.room, participant = %owner.participant_sid, "participant active");
+                    crate::webhook::on_participant_active(state, &owner.room, p.info());
                     set.broadcast_info(&owner.participant_sid);
                 }
             });
