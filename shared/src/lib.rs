@@ -24,3 +24,4 @@
 pub mod config;
 pub mod records;
 pub mod ring;
+pub mod stats;

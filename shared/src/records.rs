@@ -5,8 +5,9 @@
 
 use std::net::SocketAddr;
 
-/// Layout version of [`Command`] and [`Event`].
-pub const RECORDS_VERSION: u32 = 1;
+/// Layout version of [`Command`] and [`Event`] and of the shared region
+/// (2: per-worker stats blocks after the rings, see `crate::stats`).
+pub const RECORDS_VERSION: u32 = 2;
 
 /// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
 /// across both planes. Chosen by the control plane, never reused while live.

@@ -7,6 +7,7 @@
 //!               total length, dataplane info block (seqlock), heartbeat
 //! worker 0:     command ring (control -> worker), event ring (worker -> control)
 //! worker 1:     ...
+//! stats:        one WorkerStatsBlock per worker (crate::stats)
 //! ```
 //!
 //! The creator (the dataplane, or `ringcast --dev` for both planes) calls
@@ -26,6 +27,9 @@ use std::sync::Arc;
 
 use super::spsc::{self, Consumer, Producer, RingError};
 use crate::records::{Command, Event, RECORDS_VERSION};
+use crate::stats::{
+    RingStats, WorkerStatsBlock, WorkerStatsSlot, WorkerStatsSnapshot, STATS_BLOCK_BYTES,
+};
 
 /// "RINGCAST" in ASCII, little-endian.
 pub const SHM_MAGIC: u64 = u64::from_le_bytes(*b"RINGCAST");
@@ -124,7 +128,7 @@ fn worker_stride(capacity: usize) -> usize {
 }
 
 fn total_len(workers: usize, capacity: usize) -> usize {
-    HEADER_BYTES + workers * worker_stride(capacity)
+    HEADER_BYTES + workers * (worker_stride(capacity) + STATS_BLOCK_BYTES)
 }
 
 /// A `MAP_SHARED` mapping; unmapped when the last user (region or ring end)
@@ -365,6 +369,47 @@ impl ShmRegion {
 
     fn event_offset(&self, worker: usize) -> usize {
         self.command_offset(worker) + command_ring_bytes(self.capacity)
+    }
+
+    fn stats_offset(&self, worker: usize) -> usize {
+        HEADER_BYTES + self.workers * worker_stride(self.capacity) + worker * STATS_BLOCK_BYTES
+    }
+
+    fn stats_block(&self, worker: usize) -> Result<&WorkerStatsBlock, ShmError> {
+        self.check_worker(worker)?;
+        // SAFETY: inside the validated layout, 64-byte aligned, zeroed by
+        // ftruncate (a valid all-zero block) and only touched via atomics.
+        Ok(unsafe {
+            &*self
+                .at(self.stats_offset(worker))
+                .cast::<WorkerStatsBlock>()
+        })
+    }
+
+    /// Worker `worker`: its stats block, to publish its counters into.
+    pub fn worker_stats(&self, worker: usize) -> Result<WorkerStatsSlot, ShmError> {
+        let block: *const WorkerStatsBlock = self.stats_block(worker)?;
+        // SAFETY: the block lives in the mapping `owner` keeps alive.
+        Ok(unsafe { WorkerStatsSlot::from_raw(block, self.owner()) })
+    }
+
+    /// Control plane: a copy of worker `worker`'s published counters.
+    pub fn read_worker_stats(&self, worker: usize) -> Result<WorkerStatsSnapshot, ShmError> {
+        Ok(self.stats_block(worker)?.snapshot())
+    }
+
+    /// Depth and full refusals of worker `worker`'s (command, event) rings,
+    /// read from the ring headers without taking an end.
+    pub fn ring_stats(&self, worker: usize) -> Result<(RingStats, RingStats), ShmError> {
+        self.check_worker(worker)?;
+        // SAFETY: both rings were initialised by `create` (validated by
+        // `attach`) and the mapping outlives the call.
+        Ok(unsafe {
+            (
+                spsc::stats_raw(self.at(self.command_offset(worker))),
+                spsc::stats_raw(self.at(self.event_offset(worker))),
+            )
+        })
     }
 
     fn at(&self, offset: usize) -> *mut u8 {

@@ -135,6 +135,24 @@ pub unsafe fn init_raw<T: Copy>(base: *mut u8, capacity: usize) -> Result<(), Ri
     Ok(())
 }
 
+/// Reads a ring's depth and full refusals from its header, without taking
+/// an end (for metrics).
+///
+/// # Safety
+/// `base` must point to a ring initialised by [`init_raw`] that stays mapped
+/// for the duration of the call.
+pub unsafe fn stats_raw(base: *const u8) -> crate::stats::RingStats {
+    // SAFETY: the caller guarantees an initialised, aligned header.
+    let h = unsafe { &*base.cast::<RingHeader>() };
+    let head = h.head.0.load(Ordering::Acquire);
+    let tail = h.tail.0 .0.load(Ordering::Acquire);
+    crate::stats::RingStats {
+        capacity: h.capacity.0.load(Ordering::Relaxed),
+        len: tail.saturating_sub(head),
+        full_rejections: h.tail.0 .1.load(Ordering::Relaxed),
+    }
+}
+
 /// Takes the producer end of the ring at `base`.
 ///
 /// # Safety
