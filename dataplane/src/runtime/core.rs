@@ -8,6 +8,8 @@ use ringcast_shared::ring::{Consumer, Producer};
 use crate::dtls::DtlsCertificate;
 use crate::transport::{TransportCounters, TransportSet, TransportSink};
 
+use super::stats_publish::{CoreCounters, StatsPublisher};
+
 /// Most commands applied per loop turn, so a burst of joins cannot starve
 /// the packets already waiting.
 const COMMANDS_PER_TURN: usize = 256;
@@ -29,6 +31,8 @@ pub struct WorkerCore {
     stop: bool,
     /// Events dropped because the ring and the backlog were full.
     pub events_dropped: u64,
+    /// Copies the counters into the shared region for metrics, if attached.
+    stats: Option<StatsPublisher>,
 }
 
 /// Datagrams the core wants sent, collected during one call.
@@ -74,7 +78,14 @@ impl WorkerCore {
             backlog: VecDeque::new(),
             stop: false,
             events_dropped: 0,
+            stats: None,
         }
+    }
+
+    /// Publishes this worker's counters through `stats` (see `stats_publish`).
+    pub fn with_stats(mut self, stats: StatsPublisher) -> Self {
+        self.stats = Some(stats);
+        self
     }
 
     pub fn counters(&self) -> TransportCounters {
@@ -131,6 +142,14 @@ impl WorkerCore {
             self.transports.apply(now, cmd, &mut sink);
         }
         self.transports.handle_timeouts(now, &mut sink);
+        if let Some(stats) = self.stats.as_mut() {
+            let core = CoreCounters {
+                transports: self.transports.counters,
+                transports_live: self.transports.len() as u64,
+                events_dropped: self.events_dropped,
+            };
+            stats.maybe_publish(now, &core);
+        }
     }
 
     /// When the next timer is due.

@@ -7,11 +7,12 @@
 //! drivers in `driver/` call it through [`PacketHandler`].
 
 mod core;
+pub mod stats_publish;
 
 pub use self::core::*;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ringcast_shared::config::{DataplaneConfig, DriverKind as ConfiguredDriver};
@@ -90,16 +91,20 @@ pub fn start(cfg: &DataplaneConfig, region: &ShmRegion) -> Result<Dataplane, Dat
         DtlsCertificate::generate().map_err(|e| DataplaneError::Certificate(e.to_string()))?;
     let workers = cfg.workers.max(1);
     let mut cores = Vec::with_capacity(workers);
+    let mut driver_cells = Vec::with_capacity(workers);
     for w in 0..workers {
         let (commands, events) = region
             .worker_ends(w)
             .map_err(|e| DataplaneError::Rings(e.to_string()))?;
-        cores.push(Some(WorkerCore::new(
-            w as u16,
-            cert.clone(),
-            commands,
-            events,
-        )));
+        let slot = region
+            .worker_stats(w)
+            .map_err(|e| DataplaneError::Rings(e.to_string()))?;
+        let cell = stats_publish::DriverCountersCell::default();
+        driver_cells.push(cell.clone());
+        cores.push(Some(
+            WorkerCore::new(w as u16, cert.clone(), commands, events)
+                .with_stats(stats_publish::StatsPublisher::new(slot, cell)),
+        ));
     }
     let cores = Mutex::new(cores);
     let bind: Vec<IpAddr> = if cfg.bind_addrs.is_empty() {
@@ -118,6 +123,10 @@ pub fn start(cfg: &DataplaneConfig, region: &ShmRegion) -> Result<Dataplane, Dat
             WorkerHandler(cores.get_mut(i).and_then(Option::take))
         },
     )?;
+    // The driver counters exist only now; hand each worker its own.
+    for (cell, counters) in driver_cells.iter().zip(set.counters()) {
+        let _ = cell.set(Arc::clone(counters));
+    }
     region.publish_info(&DataplaneInfo {
         fingerprint_sha256: cert.fingerprint_sha256,
         udp_port: set.local_port(),
