@@ -15,7 +15,7 @@ from livekit.protocol import models
 
 from conftest import free_port
 from support import DEV_KEY, DEV_SECRET
-from test_connect import token
+from test_connect import VARIANTS, token
 
 ROOM = "webhook-room"
 
@@ -89,11 +89,17 @@ async def hooks():
     await r.stop()
 
 
-async def test_participant_join_and_leave_fire_webhooks_in_order(start_server, hooks):
-    server = start_server(args=webhook_config(hooks.url, "room:\n  departure_timeout: 1\n"))
+async def join(server, identity: str, single_pc: bool = True) -> rtc.Room:
     room = rtc.Room()
-    opts = rtc.RoomOptions(auto_subscribe=True, connect_timeout=15)
-    await asyncio.wait_for(room.connect(server.ws_url, token("alice", ROOM), opts), 25)
+    opts = rtc.RoomOptions(auto_subscribe=True, single_peer_connection=single_pc, connect_timeout=15)
+    await asyncio.wait_for(room.connect(server.ws_url, token(identity, ROOM), opts), 25)
+    return room
+
+
+@pytest.mark.parametrize("single_pc", VARIANTS)
+async def test_participant_join_and_leave_fire_webhooks_in_order(start_server, hooks, single_pc):
+    server = start_server(args=webhook_config(hooks.url, "room:\n  departure_timeout: 1\n"))
+    room = await join(server, "alice", single_pc)
     sid = room.local_participant.sid
     joined = await hooks.wait_for("participant_joined")
     await room.disconnect()
@@ -126,6 +132,32 @@ async def test_participant_join_and_leave_fire_webhooks_in_order(start_server, h
         assert h["Content-Type"] == "application/webhook+json"
         assert h["User-Agent"] == "LiveKit"
         assert not h["Authorization"].startswith("Bearer")
+
+
+async def test_remove_participant_and_delete_room_send_left_then_finished(start_server, hooks):
+    server = start_server(args=webhook_config(hooks.url))
+    alice = await join(server, "alice")
+    bob = await join(server, "bob")
+    await hooks.wait_for("participant_joined")
+    lk = api.LiveKitAPI(server.url, DEV_KEY, DEV_SECRET)
+    try:
+        await lk.room.remove_participant(api.RoomParticipantIdentity(room=ROOM, identity="bob"))
+        left = await hooks.wait_for("participant_left")
+        assert left.participant.identity == "bob"
+        await lk.room.delete_room(api.DeleteRoomRequest(room=ROOM))
+        finished = await hooks.wait_for("room_finished")
+    finally:
+        await lk.aclose()
+        await alice.disconnect()
+        await bob.disconnect()
+    assert finished.room_end_reason == models.RoomEndReason.ROOM_END_API_DELETE
+    names = hooks.names()
+    assert names.count("participant_joined") == 2, names
+    assert names.count("participant_left") == 2, names
+    # Everyone has left before the room is reported finished.
+    assert names[-1] == "room_finished" and names[0] == "room_started", names
+    departed = [e.participant.identity for e in hooks.events if e.event == "participant_left"]
+    assert departed == ["bob", "alice"]
 
 
 async def test_room_service_create_and_delete_fire_room_events(start_server, hooks):
