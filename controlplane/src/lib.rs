@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod ids;
 pub mod media;
+pub mod metrics;
 pub mod participant;
 pub mod logging;
 pub mod rooms;

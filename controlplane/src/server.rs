@@ -158,6 +158,7 @@ async fn start_media(
         MediaControl,
         Vec<Consumer<Event>>,
         Box<dyn std::any::Any + Send>,
+        ShmRegion,
     )>,
     ServerError,
 > {
@@ -194,22 +195,23 @@ async fn start_media(
         MediaControl::new(Box::new(sink), params),
         events,
         guard,
+        region,
     )))
 }
 
 /// Runs the server until SIGINT/SIGTERM.
 pub async fn run(config: Config) -> Result<(), ServerError> {
     let media = start_media(&config).await?;
-    let (state, _dataplane_guard) = match media {
-        Some((media, events, guard)) => {
+    let (state, _dataplane_guard, region) = match media {
+        Some((media, events, guard, region)) => {
             let state = AppState::with_media(config, media);
             let for_events = state.clone();
             tokio::spawn(crate::media::pump_events(events, move |ev| {
                 crate::signal::transport_events::on_event(&for_events, ev)
             }));
-            (state, Some(guard))
+            (state, Some(guard), Some(region))
         }
-        None => (AppState::new(config), None),
+        None => (AppState::new(config), None, None),
     };
     let app = crate::http::router(state.clone());
     let addrs = http_listen_addrs(&state.config);
@@ -234,6 +236,13 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         }
         let _ = stop_tx.send(true);
     });
+    if let Some(port) = state.config.prometheus_port {
+        let source = crate::metrics::MetricsSource {
+            app: state.clone(),
+            region,
+        };
+        crate::metrics::start(port, source, stop_rx.clone()).await?;
+    }
     let mut tasks = Vec::new();
     for addr in &addrs {
         let listener = match tokio::net::TcpListener::bind(addr).await {
