@@ -170,10 +170,7 @@ fn every_sample_belongs_to_a_family_declared_once_before_it() {
             let (name, _) = rest.split_once(' ').expect("HELP has text");
             helped.insert(name);
         } else {
-            let name = line
-                .split(|c| c == '{' || c == ' ')
-                .next()
-                .expect("sample name");
+            let name = line.split(['{', ' ']).next().expect("sample name");
             let kind = declared
                 .get(name)
                 .unwrap_or_else(|| panic!("{name} undeclared"));

@@ -120,7 +120,7 @@ pub struct WorkerStatsBlock {
 /// Bytes one [`WorkerStatsBlock`] occupies in the region.
 pub const STATS_BLOCK_BYTES: usize = std::mem::size_of::<WorkerStatsBlock>();
 
-const _: () = assert!(STATS_BLOCK_BYTES % 64 == 0);
+const _: () = assert!(STATS_BLOCK_BYTES.is_multiple_of(64));
 
 impl WorkerStatsBlock {
     /// Stores `value` (relaxed): the single writer publishes a whole value.
