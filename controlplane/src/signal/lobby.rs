@@ -61,8 +61,15 @@ fn record_joined(state: &AppState, room: &str, info: &proto::ParticipantInfo) {
 
 /// Checks made before the WebSocket upgrade, so they surface as HTTP errors.
 pub fn admit(state: &AppState, grant: &JoinGrant) -> Result<(), (StatusCode, String)> {
-    if state.counters.shutting_down.load(std::sync::atomic::Ordering::Relaxed) {
-        return Err((StatusCode::SERVICE_UNAVAILABLE, "server is shutting down".into()));
+    if state
+        .counters
+        .shutting_down
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server is shutting down".into(),
+        ));
     }
     let room = room_for_join(state, &grant.room)?;
     let max = room.max_participants as usize;
@@ -318,4 +325,61 @@ pub fn broadcast_room_update(state: &AppState, room: &str, info: &proto::Room) {
             })
         });
     });
+}
+
+/// RoomService UpdateParticipant on a connected participant: name,
+/// metadata, attributes (an empty value deletes the key) and permissions
+/// change, and everyone (the participant included) gets the new info.
+/// `None` when `identity` is not connected here.
+pub fn update_participant(
+    state: &AppState,
+    room: &str,
+    req: &proto::UpdateParticipantRequest,
+) -> Option<proto::ParticipantInfo> {
+    state
+        .live
+        .with(room, |set| {
+            let sid = set.by_identity(&req.identity).map(|p| p.sid.clone())?;
+            let p = set.get_mut(&sid)?;
+            if !req.name.is_empty() {
+                p.name = req.name.clone();
+            }
+            if !req.metadata.is_empty() {
+                p.metadata = req.metadata.clone();
+            }
+            for (k, v) in &req.attributes {
+                if v.is_empty() {
+                    p.attributes.remove(k);
+                } else {
+                    p.attributes.insert(k.clone(), v.clone());
+                }
+            }
+            if let Some(perm) = &req.permission {
+                let g = &mut p.grant;
+                g.can_subscribe = Some(perm.can_subscribe);
+                g.can_publish = Some(perm.can_publish);
+                g.can_publish_data = Some(perm.can_publish_data);
+                g.can_update_own_metadata = Some(perm.can_update_metadata);
+                g.hidden = perm.hidden;
+                g.can_publish_sources = perm
+                    .can_publish_sources
+                    .iter()
+                    .filter_map(|s| proto::TrackSource::try_from(*s).ok())
+                    .filter_map(|s| match s {
+                        proto::TrackSource::Camera => Some("camera".to_string()),
+                        proto::TrackSource::Microphone => Some("microphone".to_string()),
+                        proto::TrackSource::ScreenShare => Some("screen_share".to_string()),
+                        proto::TrackSource::ScreenShareAudio => {
+                            Some("screen_share_audio".to_string())
+                        }
+                        _ => None,
+                    })
+                    .collect();
+            }
+            p.version += 1;
+            let info = p.info();
+            set.broadcast_info(&sid);
+            Some(info)
+        })
+        .flatten()
 }

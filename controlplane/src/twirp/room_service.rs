@@ -182,6 +182,13 @@ pub fn call(
                 );
             }
             let mut p = participant(state, &req.room, &req.identity)?;
+            if let Some(info) = crate::signal::lobby::update_participant(state, &req.room, &req) {
+                p.info = info.clone();
+                state.rooms.with_room_mut(&req.room, |r| {
+                    r.participants.insert(req.identity.clone(), p);
+                });
+                return Ok(encode(enc, &info));
+            }
             if !req.metadata.is_empty() {
                 p.info.metadata = req.metadata.clone();
             }
