@@ -221,7 +221,10 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     let shutdown_state = state.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
-        shutdown_state.counters.shutting_down.store(true, std::sync::atomic::Ordering::Relaxed);
+        shutdown_state
+            .counters
+            .shutting_down
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let rooms = shutdown_state.rooms.list(&[]);
         tracing::info!(
             rooms = rooms.len(),

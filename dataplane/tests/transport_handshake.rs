@@ -39,11 +39,11 @@ impl TransportSink for Capture {
 /// optional USE-CANDIDATE, MESSAGE-INTEGRITY and FINGERPRINT (RFC 8489/8445).
 fn binding_request(username: &str, pwd: &str, use_candidate: bool, txid: [u8; 12]) -> Vec<u8> {
     let mut attrs = Vec::new();
-    let mut put = |t: u16, v: &[u8], attrs: &mut Vec<u8>| {
+    let put = |t: u16, v: &[u8], attrs: &mut Vec<u8>| {
         attrs.extend_from_slice(&t.to_be_bytes());
         attrs.extend_from_slice(&(v.len() as u16).to_be_bytes());
         attrs.extend_from_slice(v);
-        while attrs.len() % 4 != 0 {
+        while !attrs.len().is_multiple_of(4) {
             attrs.push(0);
         }
     };

@@ -94,8 +94,10 @@ mod tests {
 
     #[test]
     fn node_ip_wins_then_bind_addresses() {
-        let mut c = Config::default();
-        c.bind_addresses = vec!["127.0.0.1".into(), "::1".into()];
+        let mut c = Config {
+            bind_addresses: vec!["127.0.0.1".into(), "::1".into()],
+            ..Config::default()
+        };
         assert_eq!(
             candidate_ips(&c),
             vec![
@@ -112,8 +114,10 @@ mod tests {
 
     #[test]
     fn unspecified_bind_lists_interfaces() {
-        let mut c = Config::default();
-        c.bind_addresses = vec!["0.0.0.0".into()];
+        let mut c = Config {
+            bind_addresses: vec!["0.0.0.0".into()],
+            ..Config::default()
+        };
         c.rtc.enable_loopback_candidate = true;
         let ips = candidate_ips(&c);
         assert!(!ips.is_empty());

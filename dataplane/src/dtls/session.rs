@@ -456,12 +456,13 @@ impl DtlsSession {
         // against an engine that no longer does after an error.
         for _ in 0..16 {
             match self.dtls.poll_output(&mut buf) {
-                Output::Packet(p) if p.first() == Some(&ALERT) => {
-                    if self.transmits.len() < MAX_QUEUED_TRANSMITS {
-                        let mut out = self.spare.pop().unwrap_or_default();
-                        out.extend_from_slice(p);
-                        self.transmits.push_back(out);
-                    }
+                Output::Packet(p)
+                    if p.first() == Some(&ALERT)
+                        && self.transmits.len() < MAX_QUEUED_TRANSMITS =>
+                {
+                    let mut out = self.spare.pop().unwrap_or_default();
+                    out.extend_from_slice(p);
+                    self.transmits.push_back(out);
                 }
                 Output::Timeout(_) | Output::BufferTooSmall { .. } => break,
                 _ => {}
