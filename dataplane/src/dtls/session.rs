@@ -457,8 +457,7 @@ impl DtlsSession {
         for _ in 0..16 {
             match self.dtls.poll_output(&mut buf) {
                 Output::Packet(p)
-                    if p.first() == Some(&ALERT)
-                        && self.transmits.len() < MAX_QUEUED_TRANSMITS =>
+                    if p.first() == Some(&ALERT) && self.transmits.len() < MAX_QUEUED_TRANSMITS =>
                 {
                     let mut out = self.spare.pop().unwrap_or_default();
                     out.extend_from_slice(p);
