@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 /// Layout version of [`Command`] and [`Event`] and of the shared region
 /// (2: per-worker stats blocks after the rings, see `crate::stats`).
-pub const RECORDS_VERSION: u32 = 2;
+pub const RECORDS_VERSION: u32 = 3;
 
 /// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
 /// across both planes. Chosen by the control plane, never reused while live.
@@ -173,4 +173,7 @@ pub enum Event {
     SctpConnected { id: TransportId },
     /// The transport is gone; the control plane should clean up.
     TransportFailed { id: TransportId, reason: FailReason },
+    /// The first RTP packet of `ssrc` arrived on an established transport:
+    /// the control plane turns a pending track into a published one.
+    RtpStarted { id: TransportId, ssrc: u32, payload_type: u8 },
 }

@@ -8,10 +8,12 @@
 mod live_rooms;
 mod outbox;
 mod set;
+mod tracks;
 
 pub use live_rooms::*;
 pub use outbox::*;
 pub use set::*;
+pub use tracks::*;
 
 use std::collections::HashMap;
 
@@ -60,6 +62,10 @@ pub struct Participant {
     pub publisher_pc: Option<crate::media::LocalTransport>,
     /// The server-offering PC of `/rtc`.
     pub subscriber_pc: Option<crate::media::LocalTransport>,
+    /// Pending and published tracks.
+    pub tracks: Vec<PublishedTrack>,
+    /// Track changes not yet reported (webhooks, room record).
+    pub track_changes: Vec<TrackChange>,
     /// The subscriber PC's m-lines, so re-offers keep mids stable.
     pub subscriber_sdp: Option<crate::sdp::SubscriberSession>,
 }
@@ -97,14 +103,19 @@ impl Participant {
             sid: self.sid.clone(),
             identity: self.identity.clone(),
             state: self.state as i32,
-            tracks: Vec::new(),
+            tracks: self
+                .tracks
+                .iter()
+                .filter(|t| t.published)
+                .map(|t| t.info.clone())
+                .collect(),
             metadata: self.metadata.clone(),
             joined_at: self.joined_at_ms / 1000,
             joined_at_ms: self.joined_at_ms,
             name: self.name.clone(),
             version: self.version,
             permission: Some(self.permission()),
-            is_publisher: false,
+            is_publisher: self.tracks.iter().any(|t| t.published),
             kind: self.kind,
             attributes: self.attributes.clone(),
             disconnect_reason: self.disconnect_reason,

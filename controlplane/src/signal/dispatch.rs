@@ -63,14 +63,66 @@ pub fn handle_request(
             // ICE-lite: the peer's addresses are learned from its checks.
         }
         Req::AddTrack(add) => {
-            // Publishing is not supported yet: refuse clearly rather than time out.
-            p.outbox.send(Resp::RequestResponse(proto::RequestResponse {
-                request_id: 0,
-                reason: proto::request_response::Reason::UnsupportedType as i32,
-                message: "publishing is not supported by this server yet".into(),
-                request: Some(proto::request_response::Request::AddTrack(add)),
-            }));
+            let refuse = |reason: proto::request_response::Reason, message: &str| {
+                Resp::RequestResponse(proto::RequestResponse {
+                    request_id: 0,
+                    reason: reason as i32,
+                    message: message.into(),
+                    request: Some(proto::request_response::Request::AddTrack(add.clone())),
+                })
+            };
+            if !p
+                .grant
+                .can_publish_source(crate::participant::source_grant_name(add.source))
+                && !(add.source == proto::TrackSource::Unknown as i32 && p.grant.can_publish())
+            {
+                p.outbox.send(refuse(
+                    proto::request_response::Reason::NotAllowed,
+                    "does not have permission to publish",
+                ));
+                return Next::Continue;
+            }
+            if let Some(t) = p.tracks.iter().find(|t| t.cid == add.cid) {
+                // The same request again (a retry): the same answer.
+                p.outbox
+                    .send(Resp::TrackPublished(proto::TrackPublishedResponse {
+                        cid: add.cid.clone(),
+                        track: Some(t.info.clone()),
+                    }));
+                return Next::Continue;
+            }
+            if p.tracks.len() >= crate::participant::MAX_TRACKS {
+                p.outbox.send(refuse(
+                    proto::request_response::Reason::LimitExceeded,
+                    "too many tracks",
+                ));
+                return Next::Continue;
+            }
+            let t = crate::participant::PublishedTrack::from_request(&add);
+            p.outbox
+                .send(Resp::TrackPublished(proto::TrackPublishedResponse {
+                    cid: add.cid.clone(),
+                    track: Some(t.info.clone()),
+                }));
+            p.tracks.push(t);
         }
+        Req::Mute(m) => match p.tracks.iter_mut().find(|t| t.info.sid == m.sid) {
+            Some(t) => {
+                let changed = t.info.muted != m.muted;
+                t.info.muted = m.muted;
+                let published = t.published;
+                if changed && published {
+                    p.version += 1;
+                    set.broadcast_info(sid);
+                }
+            }
+            None => p.outbox.send(Resp::RequestResponse(proto::RequestResponse {
+                request_id: 0,
+                reason: proto::request_response::Reason::NotFound as i32,
+                message: "track not found".into(),
+                request: Some(proto::request_response::Request::Mute(m)),
+            })),
+        },
         Req::UpdateMetadata(upd) => {
             let request_id = upd.request_id;
             if !p.grant.can_update_own_metadata() {

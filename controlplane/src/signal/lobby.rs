@@ -141,6 +141,8 @@ pub fn join(
         publisher_pc: None,
         subscriber_pc: None,
         subscriber_sdp: None,
+        tracks: Vec::new(),
+        track_changes: Vec::new(),
     };
     let set = state.live.entry(&grant.room);
     let mut set = set.lock().unwrap_or_else(|e| e.into_inner());
@@ -382,4 +384,45 @@ pub fn update_participant(
             Some(info)
         })
         .flatten()
+}
+
+/// Reports a participant's track changes: a `track_published` /
+/// `track_unpublished` webhook each and a fresh room-record entry (so
+/// `num_publishers` and ListParticipants are right).
+pub fn flush_track_changes(state: &AppState, room: &str, sid: &str) {
+    let drained = state.live.with(room, |set| {
+        let p = set.get_mut(sid)?;
+        if p.track_changes.is_empty() {
+            return None;
+        }
+        let changes = std::mem::take(&mut p.track_changes);
+        Some((changes, p.info()))
+    });
+    let Some((changes, info)) = drained.flatten() else {
+        return;
+    };
+    record_joined(state, room, &info);
+    let room_info = state.rooms.get(room).map(|r| r.to_proto());
+    for change in changes {
+        let (event, track) = match change {
+            crate::participant::TrackChange::Published(t) => ("track_published", t),
+            crate::participant::TrackChange::Unpublished(t) => ("track_unpublished", t),
+        };
+        tracing::info!(%room, participant = %sid, track = %track.sid, kind = track.r#type, %event, "track");
+        state.webhooks.notify(proto::WebhookEvent {
+            event: event.into(),
+            room: room_info.as_ref().map(|r| proto::Room {
+                sid: r.sid.clone(),
+                name: r.name.clone(),
+                ..Default::default()
+            }),
+            participant: Some(proto::ParticipantInfo {
+                sid: info.sid.clone(),
+                identity: info.identity.clone(),
+                ..Default::default()
+            }),
+            track: Some(track),
+            ..Default::default()
+        });
+    }
 }

@@ -103,6 +103,12 @@ pub fn on_client_offer(
     };
     media.install(&mut t, remote);
     p.publisher_pc = Some(t);
+    let changes = crate::participant::apply_offer(&mut p.tracks, &answer.media);
+    let unpublished = !changes.is_empty();
+    p.track_changes.extend(changes);
+    if unpublished {
+        p.version += 1;
+    }
     let first_mid = answer
         .media
         .iter()
@@ -116,6 +122,9 @@ pub fn on_client_offer(
     }));
     if let Some(mid) = first_mid {
         trickle_candidates(&p.outbox, &local, &mid, proto::SignalTarget::Publisher);
+    }
+    if unpublished {
+        set.broadcast_info(sid);
     }
 }
 

@@ -14,7 +14,8 @@ pub fn on_event(state: &AppState, ev: Event) {
         | Event::IceDisconnected { id }
         | Event::DtlsConnected { id }
         | Event::SctpConnected { id }
-        | Event::TransportFailed { id, .. } => id,
+        | Event::TransportFailed { id, .. }
+        | Event::RtpStarted { id, .. } => id,
     };
     let Some(owner) = state.media.owner(id) else {
         return;
@@ -31,6 +32,25 @@ pub fn on_event(state: &AppState, ev: Event) {
                     set.broadcast_info(&owner.participant_sid);
                 }
             });
+        }
+        Event::RtpStarted {
+            ssrc, payload_type, ..
+        } => {
+            let published = state.live.with(&owner.room, |set| {
+                let p = set.get_mut(&owner.participant_sid)?;
+                let change = crate::participant::on_rtp_started(&mut p.tracks, ssrc, payload_type)?;
+                p.version += 1;
+                p.track_changes.push(change);
+                set.broadcast_info(&owner.participant_sid);
+                Some(())
+            });
+            if published.flatten().is_some() {
+                crate::signal::lobby::flush_track_changes(
+                    state,
+                    &owner.room,
+                    &owner.participant_sid,
+                );
+            }
         }
         Event::TransportFailed { reason, .. } => {
             tracing::warn!(room = %owner.room, participant = %owner.participant_sid, pc = ?owner.pc, ?reason, "transport failed");

@@ -168,6 +168,7 @@ async fn session(
                 let next = lobby::with_room(&state, &room, |set| {
                     dispatch::handle_request(set, &state.media, &codecs, &sid, req)
                 }).unwrap_or(Next::Leave);
+                lobby::flush_track_changes(&state, &room, &sid);
                 if next == Next::Leave {
                     left_by_client = true;
                     let _ = socket.send(Message::Close(None)).await;

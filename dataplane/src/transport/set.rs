@@ -184,7 +184,14 @@ impl TransportSet {
                 };
                 t.handle_dtls(now, pkt, sink);
             }
-            PacketKind::Rtp | PacketKind::Rtcp => {
+            PacketKind::Rtp => match self.bound(from) {
+                Some(t) => {
+                    t.handle_rtp(pkt, sink);
+                    self.counters.media_ignored += 1;
+                }
+                None => self.counters.unbound_dropped += 1,
+            },
+            PacketKind::Rtcp => {
                 if self.bound(from).is_some() {
                     self.counters.media_ignored += 1;
                 } else {

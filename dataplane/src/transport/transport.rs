@@ -25,6 +25,10 @@ const SERVER_CHANNELS: [(&str, bool, Option<u32>); 3] = [
     ("_data_track", false, Some(0)),
 ];
 
+/// Publisher SSRCs a transport remembers having announced (simulcast is 3
+/// layers plus RTX per track; beyond this, new SSRCs are not reported).
+const MAX_SEEN_SSRCS: usize = 64;
+
 /// Scratch size for one STUN response.
 const STUN_OUT: usize = 256;
 
@@ -41,6 +45,8 @@ pub struct Transport {
     sctp: Option<SctpTransport>,
     srtp: Option<SrtpKeyingMaterial>,
     failed: bool,
+    seen_ssrcs: [u32; MAX_SEEN_SSRCS],
+    seen_len: usize,
 }
 
 impl std::fmt::Debug for Transport {
@@ -72,6 +78,8 @@ impl Transport {
             sctp: None,
             srtp: None,
             failed: false,
+            seen_ssrcs: [0; MAX_SEEN_SSRCS],
+            seen_len: 0,
         }
     }
 
@@ -141,6 +149,27 @@ impl Transport {
             d.handle_packet(now, pkt);
         }
         self.drive(now, sink);
+    }
+
+    /// An RTP packet from the selected peer. The header (SSRC, payload type)
+    /// is in the clear under SRTP; the first packet of each SSRC is reported
+    /// once. Forwarding is a later stage.
+    pub fn handle_rtp(&mut self, pkt: &[u8], sink: &mut dyn TransportSink) {
+        if self.srtp.is_none() || pkt.len() < 12 {
+            return;
+        }
+        let ssrc = u32::from_be_bytes([pkt[8], pkt[9], pkt[10], pkt[11]]);
+        let seen = self.seen_ssrcs.get(..self.seen_len).unwrap_or(&[]);
+        if seen.contains(&ssrc) || self.seen_len >= MAX_SEEN_SSRCS {
+            return;
+        }
+        self.seen_ssrcs[self.seen_len] = ssrc;
+        self.seen_len += 1;
+        sink.event(Event::RtpStarted {
+            id: self.id,
+            ssrc,
+            payload_type: pkt[1] & 0x7f,
+        });
     }
 
     /// The earliest time `handle_timeout` must run.

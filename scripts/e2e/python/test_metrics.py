@@ -75,9 +75,18 @@ async def test_metrics_report_participants_and_growing_worker_packets(start_serv
     alice = await connect(srv, "alice")
     bob = await connect(srv, "bob")
     try:
-        ctype, first_text = await scrape(port)
+        # Workers publish their counters every 100 ms; give the first scrape
+        # a moment to see the checks of both connects.
+        deadline = asyncio.get_running_loop().time() + 3
+        while True:
+            ctype, first_text = await scrape(port)
+            first = samples(first_text)
+            if total(first, "ringcast_worker_packets_total", 'direction="incoming"') > 0:
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.2)
         assert ctype.startswith("text/plain")
-        first = samples(first_text)
         assert total(first, "livekit_participant_total") == 2
         assert total(first, "livekit_room_total") == 1
         packets_in_1 = total(first, "ringcast_worker_packets_total", 'direction="incoming"')

@@ -1,0 +1,221 @@
+//! A participant's published tracks (LIVEKIT_PROTOCOL.md 3): pending after
+//! AddTrackRequest, bound to an SDP m-line by msid (== cid) when the offer
+//! arrives, published when the dataplane sees its first RTP, unpublished
+//! when a later offer stops sending on its m-line.
+
+use livekit_protocol as proto;
+
+use crate::ids::{track_sid, TrackSidKind};
+use crate::sdp::{MediaKind, NegotiatedMedia};
+
+/// Tracks one participant may publish at once.
+pub const MAX_TRACKS: usize = 32;
+
+/// One track of a publisher.
+#[derive(Debug, Clone)]
+pub struct PublishedTrack {
+    pub cid: String,
+    pub info: proto::TrackInfo,
+    /// The publisher PC's m-line carrying it, once the offer arrived.
+    pub mid: Option<String>,
+    /// SSRCs announced in the SDP (empty with rid simulcast).
+    pub ssrcs: Vec<u32>,
+    /// Payload types negotiated on its m-line.
+    pub payload_types: Vec<u8>,
+    /// True once its first RTP arrived: then others are told of it.
+    pub published: bool,
+}
+
+/// What happened to a track that others must hear about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrackChange {
+    Published(proto::TrackInfo),
+    Unpublished(proto::TrackInfo),
+}
+
+fn sid_kind(req: &proto::AddTrackRequest) -> TrackSidKind {
+    let source = proto::TrackSource::try_from(req.source).unwrap_or(proto::TrackSource::Unknown);
+    match (req.r#type == proto::TrackType::Audio as i32, source) {
+        (true, proto::TrackSource::ScreenShareAudio) => TrackSidKind::ScreenShareAudio,
+        (true, _) => TrackSidKind::Microphone,
+        (false, proto::TrackSource::ScreenShare) => TrackSidKind::ScreenShare,
+        (false, _) => TrackSidKind::Camera,
+    }
+}
+
+/// The source name used in grants (`canPublishSources`).
+pub fn source_grant_name(source: i32) -> &'static str {
+    match proto::TrackSource::try_from(source).unwrap_or(proto::TrackSource::Unknown) {
+        proto::TrackSource::Camera => "camera",
+        proto::TrackSource::Microphone => "microphone",
+        proto::TrackSource::ScreenShare => "screen_share",
+        proto::TrackSource::ScreenShareAudio => "screen_share_audio",
+        _ => "unknown",
+    }
+}
+
+impl PublishedTrack {
+    /// A pending track for an AddTrackRequest, with LiveKit's TrackInfo.
+    /// `simulcast` and `layers` are deprecated in the proto but LiveKit still
+    /// fills them and older clients read them.
+    #[allow(deprecated)]
+    pub fn from_request(req: &proto::AddTrackRequest) -> Self {
+        let source =
+            proto::TrackSource::try_from(req.source).unwrap_or(proto::TrackSource::Unknown);
+        let stream = match source {
+            proto::TrackSource::ScreenShare | proto::TrackSource::ScreenShareAudio => "screen",
+            _ => "camera",
+        };
+        let layers = req.layers.clone();
+        let codecs = if req.simulcast_codecs.is_empty() {
+            vec![proto::SimulcastCodecInfo {
+                cid: req.cid.clone(),
+                layers: layers.clone(),
+                ..Default::default()
+            }]
+        } else {
+            req.simulcast_codecs
+                .iter()
+                .map(|c| proto::SimulcastCodecInfo {
+                    mime_type: c.codec.clone(),
+                    cid: c.cid.clone(),
+                    layers: c.layers.clone(),
+                    ..Default::default()
+                })
+                .collect()
+        };
+        let info = proto::TrackInfo {
+            sid: track_sid(sid_kind(req)),
+            r#type: req.r#type,
+            name: req.name.clone(),
+            muted: req.muted,
+            width: req.width,
+            height: req.height,
+            simulcast: layers.len() > 1,
+            source: req.source,
+            layers,
+            codecs,
+            stream: if req.stream.is_empty() {
+                stream.to_string()
+            } else {
+                req.stream.clone()
+            },
+            disable_red: req.disable_red,
+            encryption: req.encryption,
+            audio_features: req.audio_features.clone(),
+            backup_codec_policy: req.backup_codec_policy,
+            ..Default::default()
+        };
+        Self {
+            cid: req.cid.clone(),
+            info,
+            mid: None,
+            ssrcs: Vec::new(),
+            payload_types: Vec::new(),
+            published: false,
+        }
+    }
+
+    fn kind_matches(&self, kind: &MediaKind) -> bool {
+        match kind {
+            MediaKind::Audio => self.info.r#type == proto::TrackType::Audio as i32,
+            MediaKind::Video => self.info.r#type == proto::TrackType::Video as i32,
+            _ => false,
+        }
+    }
+}
+
+/// Binds pending tracks to the m-lines of the publisher's latest offer and
+/// unpublishes tracks whose m-line stopped sending.
+pub fn apply_offer(
+    tracks: &mut Vec<PublishedTrack>,
+    media: &[NegotiatedMedia],
+) -> Vec<TrackChange> {
+    let mut changes = Vec::new();
+    for m in media {
+        let Some(mid) = m.mid.as_deref() else {
+            continue;
+        };
+        let receiving = m.accepted.then_some(m.receiving.as_ref()).flatten();
+        match receiving {
+            Some(pm) => {
+                if tracks.iter().any(|t| t.mid.as_deref() == Some(mid)) {
+                    continue;
+                }
+                let key = pm.track_key.as_deref().unwrap_or("");
+                let idx = tracks
+                    .iter()
+                    .position(|t| {
+                        t.mid.is_none()
+                            && (t.cid == key
+                                || t.info
+                                    .codecs
+                                    .iter()
+                                    .any(|c| !c.cid.is_empty() && c.cid == key))
+                    })
+                    .or_else(|| {
+                        tracks
+                            .iter()
+                            .position(|t| t.mid.is_none() && t.kind_matches(&m.kind))
+                    });
+                let Some(t) = idx.and_then(|i| tracks.get_mut(i)) else {
+                    continue;
+                };
+                t.mid = Some(mid.to_string());
+                t.ssrcs = pm
+                    .ssrcs
+                    .iter()
+                    .flat_map(|(s, rtx)| std::iter::once(*s).chain(*rtx))
+                    .collect();
+                t.payload_types = m.codecs.iter().map(|c| c.payload_type).collect();
+                if let Some(c) = m.codecs.iter().find(|c| !c.is_rtx()) {
+                    t.info.mime_type = c.mime_type(&m.kind);
+                    if let Some(first) = t.info.codecs.first_mut() {
+                        if first.mime_type.is_empty() {
+                            first.mime_type = t.info.mime_type.clone();
+                        }
+                        first.mid = mid.to_string();
+                    }
+                }
+                if t.cid != key && !key.is_empty() {
+                    if let Some(first) = t.info.codecs.first_mut() {
+                        first.sdp_cid = key.to_string();
+                    }
+                }
+            }
+            None => {
+                // The m-line no longer sends: its track is unpublished.
+                if let Some(i) = tracks.iter().position(|t| t.mid.as_deref() == Some(mid)) {
+                    let t = tracks.remove(i);
+                    if t.published {
+                        changes.push(TrackChange::Unpublished(t.info));
+                    }
+                }
+            }
+        }
+    }
+    changes
+}
+
+/// The dataplane saw the first RTP of `ssrc` with `pt`: the track it belongs
+/// to (by announced SSRC, else by payload type on a bound m-line) becomes
+/// published.
+pub fn on_rtp_started(tracks: &mut [PublishedTrack], ssrc: u32, pt: u8) -> Option<TrackChange> {
+    let idx = tracks
+        .iter()
+        .position(|t| t.ssrcs.contains(&ssrc))
+        .or_else(|| {
+            tracks
+                .iter()
+                .position(|t| !t.published && t.mid.is_some() && t.payload_types.contains(&pt))
+        })?;
+    let t = tracks.get_mut(idx)?;
+    if !t.ssrcs.contains(&ssrc) {
+        t.ssrcs.push(ssrc);
+    }
+    if t.published {
+        return None;
+    }
+    t.published = true;
+    Some(TrackChange::Published(t.info.clone()))
+}
