@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from livekit import rtc
 
+from conftest import free_port
 from test_connect import VARIANTS
+from test_metrics import samples, scrape, total
 from test_webhooks import ROOM, HookReceiver, join, webhook_config  # noqa: F401
 
 SAMPLE_RATE = 48000
@@ -40,7 +42,9 @@ async def hooks():
 
 @pytest.mark.parametrize("single_pc", VARIANTS)
 async def test_publish_unpublish_and_leave_fire_events_in_order(start_server, hooks, single_pc):
-    server = start_server(args=webhook_config(hooks.url, "room:\n  departure_timeout: 1\n"))
+    metrics_port = free_port()
+    extra = f"room:\n  departure_timeout: 1\nprometheus_port: {metrics_port}\n"
+    server = start_server(args=webhook_config(hooks.url, extra))
     watcher = await join(server, "watcher", single_pc)
     alice = await join(server, "alice", single_pc)
 
@@ -70,6 +74,13 @@ async def test_publish_unpublish_and_leave_fire_events_in_order(start_server, ho
         tp = await hooks.wait_for("track_published")
         assert tp.track.sid == pub.sid and tp.participant.identity == "alice"
         assert tp.track.mime_type.lower() == "audio/opus"
+
+        # While audio flows (50 packets/s), the workers' packet counters move.
+        incoming = 'direction="incoming"'
+        before = total(samples((await scrape(metrics_port))[1]), "ringcast_worker_packets_total", incoming)
+        await asyncio.sleep(1.0)
+        after = total(samples((await scrape(metrics_port))[1]), "ringcast_worker_packets_total", incoming)
+        assert after - before >= 25, (before, after)
 
         await asyncio.wait_for(alice.local_participant.unpublish_track(pub.sid), 15)
         assert await asyncio.wait_for(unpublished, 15) == ("alice", pub.sid)
