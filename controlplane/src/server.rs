@@ -143,6 +143,9 @@ pub fn dataplane_config(config: &Config) -> DataplaneConfig {
     dp
 }
 
+/// How long shutdown waits for queued webhooks.
+const WEBHOOK_FLUSH: Duration = Duration::from_secs(2);
+
 /// How long connections may take to close after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -236,6 +239,17 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
                 &room.name,
                 livekit_protocol::DisconnectReason::ServerShutdown,
             );
+        }
+        // Give queued webhooks (participant_left of everyone) a bounded
+        // moment to go out before the listeners stop.
+        let urls = shutdown_state.config.webhook.urls.len() as u64;
+        let flush_until = tokio::time::Instant::now() + WEBHOOK_FLUSH;
+        while shutdown_state.webhooks.is_enabled() && tokio::time::Instant::now() < flush_until {
+            let st = shutdown_state.webhooks.stats();
+            if st.delivered + st.failed >= st.queued * urls {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let _ = stop_tx.send(true);
     });
