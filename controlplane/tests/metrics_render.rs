@@ -23,6 +23,8 @@ fn two_workers() -> Snapshot {
         rooms: 3,
         participants: 5,
         signal_malformed: 2,
+        tracks_published: 1,
+        webhooks: (4, 3, 1, 0),
         workers: vec![
             worker(
                 &[

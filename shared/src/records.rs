@@ -175,5 +175,9 @@ pub enum Event {
     TransportFailed { id: TransportId, reason: FailReason },
     /// The first RTP packet of `ssrc` arrived on an established transport:
     /// the control plane turns a pending track into a published one.
-    RtpStarted { id: TransportId, ssrc: u32, payload_type: u8 },
+    RtpStarted {
+        id: TransportId,
+        ssrc: u32,
+        payload_type: u8,
+    },
 }

@@ -52,7 +52,15 @@ impl MetricsSource {
                 })
                 .collect()
         });
+        let tracks_published = rooms
+            .iter()
+            .flat_map(|r| r.participants.values())
+            .map(|p| p.info.tracks.len() as u64)
+            .sum();
+        let wh = self.app.webhooks.stats();
         Snapshot {
+            tracks_published,
+            webhooks: (wh.queued, wh.delivered, wh.failed, wh.dropped),
             node_id: self.app.node_id.clone(),
             rooms: rooms.len() as u64,
             participants,

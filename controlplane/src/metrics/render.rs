@@ -29,6 +29,10 @@ pub struct Snapshot {
     pub participants: u64,
     /// Signaling frames that did not decode.
     pub signal_malformed: u64,
+    /// Published tracks in those rooms.
+    pub tracks_published: u64,
+    /// Webhook deliveries: (queued, delivered, failed, dropped).
+    pub webhooks: (u64, u64, u64, u64),
     /// One entry per dataplane worker, in worker order; empty without a
     /// dataplane.
     pub workers: Vec<WorkerSample>,
@@ -270,6 +274,29 @@ pub fn render(s: &Snapshot) -> String {
         "Signaling frames that did not decode.",
     )
     .sample(&[], s.signal_malformed);
+
+    Family::start(
+        &mut out,
+        "livekit_track_published_total",
+        "gauge",
+        "Tracks published in the rooms on this node.",
+    )
+    .sample(&node, s.tracks_published);
+    let (queued, delivered, failed, dropped) = s.webhooks;
+    let mut f = Family::start(
+        &mut out,
+        "ringcast_webhook_events_total",
+        "counter",
+        "Webhook events by outcome (delivered/failed count once per URL).",
+    );
+    for (outcome, v) in [
+        ("queued", queued),
+        ("delivered", delivered),
+        ("failed", failed),
+        ("dropped", dropped),
+    ] {
+        f.sample(&[("outcome", outcome)], v);
+    }
     out
 }
 

@@ -79,8 +79,11 @@ async def test_publish_unpublish_and_leave_fire_events_in_order(start_server, ho
         incoming = 'direction="incoming"'
         before = total(samples((await scrape(metrics_port))[1]), "ringcast_worker_packets_total", incoming)
         await asyncio.sleep(1.0)
-        after = total(samples((await scrape(metrics_port))[1]), "ringcast_worker_packets_total", incoming)
+        now = samples((await scrape(metrics_port))[1])
+        after = total(now, "ringcast_worker_packets_total", incoming)
         assert after - before >= 25, (before, after)
+        assert total(now, "livekit_track_published_total") == 1
+        assert total(now, "ringcast_webhook_events_total", 'outcome="delivered"') >= 3
 
         await asyncio.wait_for(alice.local_participant.unpublish_track(pub.sid), 15)
         assert await asyncio.wait_for(unpublished, 15) == ("alice", pub.sid)
