@@ -11,12 +11,11 @@ use proto::signal_response::Message as Resp;
 use ringcast_controlplane::auth::{Claims, VideoGrant};
 use ringcast_controlplane::config::Config;
 use ringcast_controlplane::http::JoinGrant;
-use ringcast_controlplane::participant::Outgoing;
+use ringcast_controlplane::participant::{OutboxRx, Outgoing};
 use ringcast_controlplane::server::AppState;
 use ringcast_controlplane::signal::dispatch::{self, Next};
 use ringcast_controlplane::signal::join_request::{from_v0_query, ConnectParams, SignalVariant};
 use ringcast_controlplane::signal::lobby::{self, Joined};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const ROOM: &str = "mem-room";
 
@@ -51,8 +50,8 @@ fn v1_params() -> ConnectParams {
     p
 }
 
-fn drain(rx: &mut UnboundedReceiver<Outgoing>) -> Vec<Outgoing> {
-    std::iter::from_fn(|| rx.try_recv().ok()).collect()
+fn drain(rx: &mut OutboxRx) -> Vec<Outgoing> {
+    std::iter::from_fn(|| rx.try_recv()).collect()
 }
 
 fn signals(out: &[Outgoing]) -> Vec<&Resp> {

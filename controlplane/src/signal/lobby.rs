@@ -4,19 +4,18 @@
 use axum::http::StatusCode;
 use livekit_protocol as proto;
 use proto::signal_response::Message as Resp;
-use tokio::sync::mpsc;
 
 use super::join_request::{ConnectParams, SignalVariant};
 use super::{join_response, negotiation};
 use crate::http::join_check::JoinGrant;
-use crate::participant::{Outbox, Outgoing, Participant, ParticipantSet, ParticipantState};
+use crate::participant::{Outbox, OutboxRx, Participant, ParticipantSet, ParticipantState};
 use crate::server::AppState;
 
 /// A participant that is in the room, with its signaling queue.
 pub struct Joined {
     pub room: String,
     pub sid: String,
-    pub outbox_rx: mpsc::UnboundedReceiver<Outgoing>,
+    pub outbox_rx: OutboxRx,
 }
 
 /// Why a join failed after the upgrade.
