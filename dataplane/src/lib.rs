@@ -2,10 +2,10 @@
 //! io_uring (or the portable driver) and its own share of the transports.
 //! Protocol logic lives in sans-IO state machines; the drivers only move bytes.
 pub mod demux;
+pub mod driver;
 pub mod dtls;
 pub mod ice;
+pub mod runtime;
 pub mod sctp;
 pub mod transport;
-pub mod runtime;
-pub mod driver;
 pub mod worker;
