@@ -7,5 +7,6 @@ pub mod dtls;
 pub mod ice;
 pub mod runtime;
 pub mod sctp;
+pub mod srtp;
 pub mod transport;
 pub mod worker;
