@@ -44,7 +44,11 @@ pub fn derive_session_key(
     true
 }
 
-fn keystream<C: BlockEncrypt>(cipher: &C, iv: &[u8; 16], out: &mut [u8]) {
+fn keystream<C: BlockEncrypt<BlockSize = aes::cipher::consts::U16>>(
+    cipher: &C,
+    iv: &[u8; 16],
+    out: &mut [u8],
+) {
     for (i, chunk) in out.chunks_mut(16).enumerate() {
         let mut block = *iv;
         let ctr = u16::from_be_bytes([block[14], block[15]]).wrapping_add(i as u16);
