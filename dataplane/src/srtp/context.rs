@@ -272,8 +272,9 @@ impl SrtpContext {
             return Err(SrtpError::BufferTooSmall);
         }
         let s = self.slot(ssrc);
-        let index = s.rtcp_index & 0x7fff_ffff;
-        s.rtcp_index = (index + 1) & 0x7fff_ffff;
+        // webrtc-srtp (and libsrtp) send the first SRTCP packet with index 1.
+        s.rtcp_index = s.rtcp_index.wrapping_add(1) & 0x7fff_ffff;
+        let index = s.rtcp_index;
         let e_index = (index | 0x8000_0000).to_be_bytes();
         let salt = self.rtcp_salt;
         match &self.cipher {
