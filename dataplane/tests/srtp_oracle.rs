@@ -31,7 +31,7 @@ fn keys(p: SrtpProfile, rng: &mut Rng) -> (Vec<u8>, Vec<u8>) {
 
 fn rtp(rng: &mut Rng, seq: u16, ssrc: u32) -> Vec<u8> {
     let cc = (rng.next() % 3) as u8;
-    let ext = rng.next() % 2 == 0;
+    let ext = rng.next().is_multiple_of(2);
     let mut p = vec![0x80 | cc | if ext { 0x10 } else { 0 }, 96];
     p.extend_from_slice(&seq.to_be_bytes());
     p.extend_from_slice(&(rng.next() as u32).to_be_bytes());

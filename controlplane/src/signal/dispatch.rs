@@ -71,11 +71,14 @@ pub fn handle_request(
                     request: Some(proto::request_response::Request::AddTrack(add.clone())),
                 })
             };
-            if !p
-                .grant
-                .can_publish_source(crate::participant::source_grant_name(add.source))
-                && !(add.source == proto::TrackSource::Unknown as i32 && p.grant.can_publish())
-            {
+            let unknown_source = add.source == proto::TrackSource::Unknown as i32;
+            let allowed = if unknown_source {
+                p.grant.can_publish()
+            } else {
+                p.grant
+                    .can_publish_source(crate::participant::source_grant_name(add.source))
+            };
+            if !allowed {
                 p.outbox.send(refuse(
                     proto::request_response::Reason::NotAllowed,
                     "does not have permission to publish",
