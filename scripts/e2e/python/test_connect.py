@@ -101,6 +101,26 @@ async def test_connection_needs_a_valid_token(server, single_pc):
 
 
 @pytest.mark.parametrize("single_pc", VARIANTS)
+async def test_an_expired_token_is_refused(server, single_pc):
+    import datetime
+
+    expired = (
+        api.AccessToken(DEV_KEY, DEV_SECRET)
+        .with_identity("late")
+        .with_ttl(datetime.timedelta(seconds=-120))
+        .with_grants(api.VideoGrants(room_join=True, room="connect-room"))
+        .to_jwt()
+    )
+    r = rtc.Room()
+    opts = rtc.RoomOptions(single_peer_connection=single_pc, connect_timeout=5)
+    with pytest.raises(Exception):
+        await asyncio.wait_for(r.connect(server.ws_url, expired, opts), 20)
+    assert r.connection_state != rtc.ConnectionState.CONN_CONNECTED
+    # Refused before any transport existed: the dataplane never saw a check.
+    assert "participant joined" not in server.log()
+
+
+@pytest.mark.parametrize("single_pc", VARIANTS)
 async def test_duplicate_identity_evicts_the_older_participant(server, single_pc):
     first = await connect(server, "carol", single_pc)
     gone: asyncio.Future = asyncio.get_running_loop().create_future()
