@@ -1,6 +1,5 @@
 //! Starting the server: shared state, HTTP listeners, shutdown.
 
-use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -129,11 +128,7 @@ pub fn dataplane_config(config: &Config) -> DataplaneConfig {
     if config.dataplane.workers > 0 {
         dp.workers = usize::from(config.dataplane.workers);
     }
-    let ips: Vec<IpAddr> = config
-        .bind_addresses
-        .iter()
-        .filter_map(|a| a.trim_matches(|c| c == '[' || c == ']').parse().ok())
-        .collect();
+    let ips = crate::media::bind_ips(config);
     if !ips.is_empty() {
         dp.bind_addrs = ips;
     }

@@ -21,22 +21,32 @@ pub fn candidate_ips(config: &Config) -> Vec<IpAddr> {
     {
         return vec![ip];
     }
-    let bound: Vec<IpAddr> = config
-        .bind_addresses
-        .iter()
-        .filter_map(|a| {
-            a.trim_matches(|c| c == '[' || c == ']')
-                .parse::<IpAddr>()
-                .ok()
-        })
+    let bound: Vec<IpAddr> = bind_ips(config)
+        .into_iter()
         .filter(|ip| !ip.is_unspecified())
         .collect();
     if !bound.is_empty() {
         return bound;
     }
-    let mut ips: Vec<IpAddr> = interface_ips()
+    choose_interface_ips(interface_ips(), config.rtc.enable_loopback_candidate)
+}
+
+/// The IPs of `bind_addresses` (`[::1]` and `::1` both read), unparsable
+/// entries skipped.
+pub fn bind_ips(config: &Config) -> Vec<IpAddr> {
+    config
+        .bind_addresses
+        .iter()
+        .filter_map(|a| a.trim_matches(|c| c == '[' || c == ']').parse().ok())
+        .collect()
+}
+
+/// Which interface addresses become candidates: loopback only if allowed,
+/// no link-local v6, routable ones first; loopback v4 when nothing is left.
+fn choose_interface_ips(all: Vec<IpAddr>, loopback_ok: bool) -> Vec<IpAddr> {
+    let mut ips: Vec<IpAddr> = all
         .into_iter()
-        .filter(|ip| config.rtc.enable_loopback_candidate || !ip.is_loopback())
+        .filter(|ip| loopback_ok || !ip.is_loopback())
         .filter(|ip| match ip {
             // Link-local v6 needs a scope id in candidates; browsers ignore it.
             IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
@@ -113,13 +123,26 @@ mod tests {
     }
 
     #[test]
-    fn unspecified_bind_lists_interfaces() {
-        let mut c = Config {
-            bind_addresses: vec!["0.0.0.0".into()],
-            ..Config::default()
-        };
-        c.rtc.enable_loopback_candidate = true;
-        let ips = candidate_ips(&c);
-        assert!(!ips.is_empty());
+    fn interface_choice_orders_filters_and_falls_back() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let all = vec![
+            ip("127.0.0.1"),
+            ip("fe80::1"),
+            ip("fd00::2"),
+            ip("192.0.2.2"),
+            ip("192.0.2.2"),
+        ];
+        assert_eq!(
+            choose_interface_ips(all.clone(), true),
+            vec![ip("192.0.2.2"), ip("fd00::2"), ip("127.0.0.1")]
+        );
+        assert_eq!(
+            choose_interface_ips(all, false),
+            vec![ip("192.0.2.2"), ip("fd00::2")]
+        );
+        assert_eq!(
+            choose_interface_ips(vec![ip("::1")], false),
+            vec![ip("127.0.0.1")]
+        );
     }
 }

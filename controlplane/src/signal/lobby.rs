@@ -365,16 +365,9 @@ pub fn update_participant(
                 g.can_publish_sources = perm
                     .can_publish_sources
                     .iter()
-                    .filter_map(|s| proto::TrackSource::try_from(*s).ok())
-                    .filter_map(|s| match s {
-                        proto::TrackSource::Camera => Some("camera".to_string()),
-                        proto::TrackSource::Microphone => Some("microphone".to_string()),
-                        proto::TrackSource::ScreenShare => Some("screen_share".to_string()),
-                        proto::TrackSource::ScreenShareAudio => {
-                            Some("screen_share_audio".to_string())
-                        }
-                        _ => None,
-                    })
+                    .map(|s| crate::participant::source_grant_name(*s))
+                    .filter(|name| *name != "unknown")
+                    .map(str::to_string)
                     .collect();
             }
             p.version += 1;
