@@ -6,8 +6,9 @@
 use std::net::SocketAddr;
 
 /// Layout version of [`Command`] and [`Event`] and of the shared region
-/// (2: per-worker stats blocks after the rings, see `crate::stats`).
-pub const RECORDS_VERSION: u32 = 3;
+/// (2: per-worker stats blocks after the rings, see `crate::stats`;
+/// 4: down-track forwarding commands and keyframe/audio-level events).
+pub const RECORDS_VERSION: u32 = 4;
 
 /// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
 /// across both planes. Chosen by the control plane, never reused while live.
@@ -112,6 +113,34 @@ impl From<WireAddr> for SocketAddr {
     }
 }
 
+/// What a forwarded stream carries; decides keyframe requests and caching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum MediaKind {
+    Audio = 0,
+    Video = 1,
+}
+
+/// One forwarded stream: the publisher's SSRC on its transport, sent to a
+/// subscriber's transport under our own SSRC and the subscriber's payload type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct DownTrackSpec {
+    /// The publisher's transport and the media SSRC it sends.
+    pub source: TransportId,
+    pub source_ssrc: u32,
+    /// The publisher's payload type for the codec; other payload types on
+    /// that SSRC are not forwarded.
+    pub source_pt: u8,
+    /// The subscriber's transport.
+    pub sink: TransportId,
+    /// The SSRC announced to the subscriber in SDP (`a=ssrc`).
+    pub ssrc: u32,
+    /// The subscriber's payload type for the same codec.
+    pub payload_type: u8,
+    pub kind: MediaKind,
+}
+
 /// Control plane -> worker. Every worker gets every transport command: the
 /// kernel's SO_REUSEPORT hash, not the control plane, decides which worker a
 /// client's 5-tuple lands on, and that worker binds the transport.
@@ -135,8 +164,24 @@ pub enum Command {
         role: DtlsRole,
         fingerprint: Fingerprint,
     },
-    /// Tear the transport down and forget it.
+    /// Tear the transport down and forget it (and every down-track from or
+    /// to it).
     RemoveTransport { id: TransportId },
+    /// Start forwarding a publisher stream to a subscriber (sent once the
+    /// subscriber's SDP announces `spec.ssrc`). Every worker gets it: the
+    /// publisher's worker decrypts, the subscriber's worker encrypts.
+    AddDownTrack { spec: DownTrackSpec },
+    /// Switch an existing down-track to another source SSRC of the same
+    /// track (a simulcast layer), at the next keyframe, keeping the
+    /// subscriber's sequence numbers and timestamps continuous.
+    SwitchDownTrack {
+        sink: TransportId,
+        ssrc: u32,
+        source_ssrc: u32,
+        source_pt: u8,
+    },
+    /// Stop forwarding to `sink`'s down-track `ssrc`.
+    RemoveDownTrack { sink: TransportId, ssrc: u32 },
     /// Ask the worker to stop its loop.
     Shutdown,
 }
@@ -173,6 +218,18 @@ pub enum Event {
     SctpConnected { id: TransportId },
     /// The transport is gone; the control plane should clean up.
     TransportFailed { id: TransportId, reason: FailReason },
+    /// The audio level (RFC 6464 header extension) of a publisher's audio
+    /// SSRC over the last window (~100 ms), for active-speaker detection.
+    /// `level` is linear, 0.0 (silence, 127 dBov) to 1.0 (0 dBov), averaged
+    /// over the packets; `voiced` is how many of them had the voice flag or a
+    /// level louder than -50 dBov; `packets` how many carried the extension.
+    AudioLevel {
+        id: TransportId,
+        ssrc: u32,
+        level: f32,
+        voiced: u16,
+        packets: u16,
+    },
     /// The first RTP packet of `ssrc` arrived on an established transport:
     /// the control plane turns a pending track into a published one.
     RtpStarted {

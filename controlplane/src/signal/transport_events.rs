@@ -15,7 +15,8 @@ pub fn on_event(state: &AppState, ev: Event) {
         | Event::DtlsConnected { id }
         | Event::SctpConnected { id }
         | Event::TransportFailed { id, .. }
-        | Event::RtpStarted { id, .. } => id,
+        | Event::RtpStarted { id, .. }
+        | Event::AudioLevel { id, .. } => id,
     };
     let Some(owner) = state.media.owner(id) else {
         return;

@@ -139,7 +139,11 @@ impl TransportSet {
                     self.free.push(idx);
                 }
             }
-            Command::Shutdown => {}
+            // Down-tracks belong to the worker's forwarder, not the transports.
+            Command::AddDownTrack { .. }
+            | Command::SwitchDownTrack { .. }
+            | Command::RemoveDownTrack { .. }
+            | Command::Shutdown => {}
         }
     }
 
