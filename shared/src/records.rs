@@ -121,6 +121,37 @@ pub enum MediaKind {
     Video = 1,
 }
 
+/// The codec of a forwarded stream, as far as the forwarder cares
+/// (keyframe detection for video, caching for retransmission).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum CodecId {
+    Opus = 0,
+    Vp8 = 1,
+    Vp9 = 2,
+    H264 = 3,
+    Av1 = 4,
+    H265 = 5,
+    /// Anything else (PCMU, PCMA, RED...): forwarded without inspection.
+    Other = 255,
+}
+
+impl CodecId {
+    /// From a mime type such as `video/VP8` or `audio/opus` (case-insensitive).
+    pub fn from_mime(mime: &str) -> Self {
+        let sub = mime.rsplit('/').next().unwrap_or(mime).to_ascii_lowercase();
+        match sub.as_str() {
+            "opus" => CodecId::Opus,
+            "vp8" => CodecId::Vp8,
+            "vp9" => CodecId::Vp9,
+            "h264" => CodecId::H264,
+            "av1" => CodecId::Av1,
+            "h265" => CodecId::H265,
+            _ => CodecId::Other,
+        }
+    }
+}
+
 /// One forwarded stream: the publisher's SSRC on its transport, sent to a
 /// subscriber's transport under our own SSRC and the subscriber's payload type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +170,8 @@ pub struct DownTrackSpec {
     /// The subscriber's payload type for the same codec.
     pub payload_type: u8,
     pub kind: MediaKind,
+    /// The track's codec (`CodecId::from_mime` of the publisher's mime type).
+    pub codec: CodecId,
 }
 
 /// Control plane -> worker. Every worker gets every transport command: the
@@ -179,6 +212,17 @@ pub enum Command {
         ssrc: u32,
         source_ssrc: u32,
         source_pt: u8,
+    },
+    /// The RTP header-extension ids the peer negotiated on this transport
+    /// (one BUNDLE transport maps each URI to one id); 0 = not negotiated.
+    SetRtpExtensions {
+        id: TransportId,
+        audio_level: u8,
+        mid: u8,
+        rid: u8,
+        repaired_rid: u8,
+        transport_cc: u8,
+        abs_send_time: u8,
     },
     /// Stop forwarding to `sink`'s down-track `ssrc`.
     RemoveDownTrack { sink: TransportId, ssrc: u32 },

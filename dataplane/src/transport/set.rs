@@ -142,6 +142,7 @@ impl TransportSet {
             // Down-tracks belong to the worker's forwarder, not the transports.
             Command::AddDownTrack { .. }
             | Command::SwitchDownTrack { .. }
+            | Command::SetRtpExtensions { .. }
             | Command::RemoveDownTrack { .. }
             | Command::Shutdown => {}
         }
