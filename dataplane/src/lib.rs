@@ -4,7 +4,10 @@
 pub mod demux;
 pub mod driver;
 pub mod dtls;
+pub mod forward;
 pub mod ice;
+pub mod rtcp;
+pub mod rtp;
 pub mod runtime;
 pub mod sctp;
 pub mod srtp;

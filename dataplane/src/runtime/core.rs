@@ -5,7 +5,9 @@ use std::time::Instant;
 use ringcast_shared::records::{Command, Event};
 use ringcast_shared::ring::{Consumer, Producer};
 
+use crate::demux::PacketKind;
 use crate::dtls::DtlsCertificate;
+use crate::forward::{CrossPacket, ForwardCounters, Forwarder};
 use crate::transport::{TransportCounters, TransportSet, TransportSink};
 
 use super::stats_publish::{CoreCounters, StatsPublisher};
@@ -25,6 +27,7 @@ pub const MAX_TRANSPORTS_PER_WORKER: usize = 16 * 1024;
 pub struct WorkerCore {
     pub index: u16,
     transports: TransportSet,
+    forwarder: Forwarder,
     commands: Consumer<Command>,
     events: Producer<Event>,
     backlog: VecDeque<Event>,
@@ -73,6 +76,7 @@ impl WorkerCore {
         Self {
             index,
             transports: TransportSet::new(index, cert, MAX_TRANSPORTS_PER_WORKER),
+            forwarder: Forwarder::default(),
             commands,
             events,
             backlog: VecDeque::new(),
@@ -88,8 +92,27 @@ impl WorkerCore {
         self
     }
 
+    /// Connects this worker to the others: one ring to each other worker
+    /// and one from each, for media whose subscribers live there.
+    pub fn with_peers(
+        mut self,
+        peers: Vec<Producer<CrossPacket>>,
+        inbox: Vec<Consumer<CrossPacket>>,
+    ) -> Self {
+        self.forwarder = Forwarder::new(peers, inbox);
+        self
+    }
+
     pub fn counters(&self) -> TransportCounters {
         self.transports.counters
+    }
+
+    pub fn forward_counters(&self) -> ForwardCounters {
+        self.forwarder.counters
+    }
+
+    pub fn forwarder(&self) -> &Forwarder {
+        &self.forwarder
     }
 
     pub fn transports(&self) -> &TransportSet {
@@ -100,12 +123,13 @@ impl WorkerCore {
         self.stop
     }
 
-    /// One datagram from the network.
+    /// One datagram from the network. SRTP/SRTCP is decrypted in place in
+    /// `data` and handed to the forwarder.
     pub fn on_datagram(
         &mut self,
         now: Instant,
         from: SocketAddr,
-        data: &[u8],
+        data: &mut [u8],
         out: &mut dyn DatagramOut,
     ) {
         let mut sink = Sink {
@@ -114,7 +138,25 @@ impl WorkerCore {
             backlog: &mut self.backlog,
             dropped: &mut self.events_dropped,
         };
-        self.transports.handle_datagram(now, from, data, &mut sink);
+        let rtcp = match PacketKind::of(data) {
+            PacketKind::Rtp => false,
+            PacketKind::Rtcp => true,
+            _ => {
+                self.transports.handle_datagram(now, from, data, &mut sink);
+                return;
+            }
+        };
+        let Some((id, len)) = self.transports.unprotect_media(from, data, rtcp, &mut sink) else {
+            return;
+        };
+        let plain = &data[..len.min(data.len())];
+        if rtcp {
+            self.forwarder
+                .on_rtcp(now, id, plain, &mut self.transports, &mut sink);
+        } else {
+            self.forwarder
+                .on_rtp(now, id, plain, false, &mut self.transports, &mut sink);
+        }
     }
 
     /// Once per loop turn: commands, due timers, backlog of events.
@@ -139,8 +181,11 @@ impl WorkerCore {
                 self.stop = true;
                 continue;
             }
+            self.forwarder
+                .apply(now, &cmd, &mut self.transports, &mut sink);
             self.transports.apply(now, cmd, &mut sink);
         }
+        self.forwarder.on_tick(now, &mut self.transports, &mut sink);
         self.transports.handle_timeouts(now, &mut sink);
         if let Some(stats) = self.stats.as_mut() {
             let core = CoreCounters {

@@ -16,10 +16,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ringcast_shared::config::{DataplaneConfig, DriverKind as ConfiguredDriver};
-use ringcast_shared::ring::{DataplaneInfo, ShmRegion};
+use ringcast_shared::ring::{channel, DataplaneInfo, ShmRegion};
 
 use crate::driver::{DriverConfig, DriverKind, PacketHandler, SendQueue};
 use crate::dtls::DtlsCertificate;
+use crate::forward::{CrossPacket, CROSS_RING_SLOTS};
 use crate::worker::{spawn_workers, WorkerSet};
 
 /// Why the dataplane could not start.
@@ -106,6 +107,7 @@ pub fn start(cfg: &DataplaneConfig, region: &ShmRegion) -> Result<Dataplane, Dat
                 .with_stats(stats_publish::StatsPublisher::new(slot, cell)),
         ));
     }
+    let cores = connect_peers(cores)?;
     let cores = Mutex::new(cores);
     let bind: Vec<IpAddr> = if cfg.bind_addrs.is_empty() {
         vec![IpAddr::from([0, 0, 0, 0])]
@@ -143,6 +145,31 @@ pub fn start(cfg: &DataplaneConfig, region: &ShmRegion) -> Result<Dataplane, Dat
         workers: set,
         fingerprint_sha256: cert.fingerprint_sha256,
     })
+}
+
+/// Gives every pair of workers a ring each way for cross-worker media.
+fn connect_peers(cores: Vec<Option<WorkerCore>>) -> Result<Vec<Option<WorkerCore>>, DataplaneError> {
+    let n = cores.len();
+    let mut inbox: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
+    let mut peers = Vec::with_capacity(n);
+    for from in 0..n {
+        let mut out = Vec::with_capacity(n.saturating_sub(1));
+        for (to, rx_list) in inbox.iter_mut().enumerate() {
+            if from == to {
+                continue;
+            }
+            let (tx, rx) = channel::<CrossPacket>(CROSS_RING_SLOTS)
+                .map_err(|e| DataplaneError::Rings(e.to_string()))?;
+            out.push(tx);
+            rx_list.push(rx);
+        }
+        peers.push(out);
+    }
+    Ok(cores
+        .into_iter()
+        .zip(peers.into_iter().zip(inbox))
+        .map(|(c, (p, i))| c.map(|c| c.with_peers(p, i)))
+        .collect())
 }
 
 /// [`start`] with the signature the control plane's launcher hook takes.

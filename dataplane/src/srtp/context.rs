@@ -23,7 +23,10 @@ pub enum SrtpError {
     BadKey,
 }
 
-const SLOTS: usize = 16;
+/// SSRCs one direction keeps state for: a subscriber transport carries one
+/// per down-track (a 32-person meeting is 62), a publisher up to 3 layers + RTX
+/// per track.
+const SLOTS: usize = 64;
 const CM_TAG: usize = 10;
 const GCM_TAG: usize = 16;
 

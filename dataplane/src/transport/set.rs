@@ -18,8 +18,13 @@ pub struct TransportCounters {
     pub stun_rejected: u64,
     /// DTLS/RTP/RTCP from an address that never passed an ICE check.
     pub unbound_dropped: u64,
-    /// RTP/RTCP from a bound address (media forwarding is a later stage).
+    /// RTP/RTCP from a bound address handed to `handle_datagram` instead
+    /// of `unprotect_media` (only tests do that).
     pub media_ignored: u64,
+    /// SRTP/SRTCP that failed authentication or was malformed.
+    pub srtp_failed: u64,
+    /// SRTP/SRTCP refused by the replay window.
+    pub srtp_replayed: u64,
     /// Datagrams that are neither STUN, DTLS nor RTP/RTCP.
     pub unknown_dropped: u64,
     /// AddTransport refused (table full, bad credentials, duplicate).
@@ -190,10 +195,7 @@ impl TransportSet {
                 t.handle_dtls(now, pkt, sink);
             }
             PacketKind::Rtp => match self.bound(from) {
-                Some(t) => {
-                    t.handle_rtp(pkt, sink);
-                    self.counters.media_ignored += 1;
-                }
+                Some(_) => self.counters.media_ignored += 1,
                 None => self.counters.unbound_dropped += 1,
             },
             PacketKind::Rtcp => {
@@ -205,6 +207,51 @@ impl TransportSet {
             }
             PacketKind::Unknown => self.counters.unknown_dropped += 1,
         }
+    }
+
+    /// An SRTP or SRTCP datagram from `from`: finds its transport and
+    /// decrypts it in place. Returns the transport and the plaintext length;
+    /// drops (and counts) media from unchecked addresses and packets that do
+    /// not authenticate. The first RTP of each SSRC is reported upward.
+    pub fn unprotect_media(
+        &mut self,
+        from: SocketAddr,
+        pkt: &mut [u8],
+        rtcp: bool,
+        sink: &mut dyn TransportSink,
+    ) -> Option<(TransportId, usize)> {
+        let Some(t) = self.bound(from) else {
+            self.counters.unbound_dropped += 1;
+            return None;
+        };
+        let r = if rtcp {
+            t.unprotect_rtcp(pkt)
+        } else {
+            t.unprotect_rtp(pkt)
+        };
+        match r {
+            Ok(len) => {
+                if !rtcp && len >= 12 {
+                    let ssrc = u32::from_be_bytes([pkt[8], pkt[9], pkt[10], pkt[11]]);
+                    t.note_rtp_ssrc(ssrc, pkt[1] & 0x7f, sink);
+                }
+                Some((t.id, len))
+            }
+            Err(crate::srtp::SrtpError::Replayed) => {
+                self.counters.srtp_replayed += 1;
+                None
+            }
+            Err(_) => {
+                self.counters.srtp_failed += 1;
+                None
+            }
+        }
+    }
+
+    /// A transport by id, to send media on.
+    pub fn get_mut(&mut self, id: TransportId) -> Option<&mut Transport> {
+        let idx = *self.by_id.get(&id)?;
+        self.slots.get_mut(idx as usize)?.as_mut()
     }
 
     fn bound(&mut self, from: SocketAddr) -> Option<&mut Transport> {

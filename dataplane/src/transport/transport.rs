@@ -6,6 +6,7 @@ use ringcast_shared::records::{DtlsRole, Event, FailReason, TransportId, WireAdd
 use crate::dtls::{DtlsCertificate, DtlsEvent, DtlsSession, SrtpKeyingMaterial};
 use crate::ice::{IceError, IceEvent, IceLite};
 use crate::sctp::{SctpEvent, SctpTransport};
+use crate::srtp::{SrtpContext, SrtpError};
 
 /// Where a transport's output goes: datagrams to the network, events to the
 /// control plane. Implemented by the worker over its send queue and event ring.
@@ -44,6 +45,9 @@ pub struct Transport {
     dtls: Option<DtlsSession>,
     sctp: Option<SctpTransport>,
     srtp: Option<SrtpKeyingMaterial>,
+    /// Decrypts what the peer sends / encrypts what we send, once DTLS is up.
+    srtp_in: Option<SrtpContext>,
+    srtp_out: Option<SrtpContext>,
     failed: bool,
     seen_ssrcs: [u32; MAX_SEEN_SSRCS],
     seen_len: usize,
@@ -77,6 +81,8 @@ impl Transport {
             dtls: None,
             sctp: None,
             srtp: None,
+            srtp_in: None,
+            srtp_out: None,
             failed: false,
             seen_ssrcs: [0; MAX_SEEN_SSRCS],
             seen_len: 0,
@@ -151,14 +157,46 @@ impl Transport {
         self.drive(now, sink);
     }
 
-    /// An RTP packet from the selected peer. The header (SSRC, payload type)
-    /// is in the clear under SRTP; the first packet of each SSRC is reported
-    /// once. Forwarding is a later stage.
-    pub fn handle_rtp(&mut self, pkt: &[u8], sink: &mut dyn TransportSink) {
-        if self.srtp.is_none() || pkt.len() < 12 {
-            return;
+    /// Decrypts an SRTP packet from the peer in place; returns the RTP length.
+    pub fn unprotect_rtp(&mut self, buf: &mut [u8]) -> Result<usize, SrtpError> {
+        match self.srtp_in.as_mut() {
+            Some(c) => c.unprotect_rtp(buf),
+            None => Err(SrtpError::Malformed),
         }
-        let ssrc = u32::from_be_bytes([pkt[8], pkt[9], pkt[10], pkt[11]]);
+    }
+
+    /// Decrypts an SRTCP packet from the peer in place; returns the RTCP length.
+    pub fn unprotect_rtcp(&mut self, buf: &mut [u8]) -> Result<usize, SrtpError> {
+        match self.srtp_in.as_mut() {
+            Some(c) => c.unprotect_rtcp(buf),
+            None => Err(SrtpError::Malformed),
+        }
+    }
+
+    /// Encrypts `buf[..len]` (RTP) for the peer in place; returns where to
+    /// send it and the protected length, or `None` if the transport has no
+    /// selected address or keys yet (or `buf` has no room for the tag).
+    pub fn protect_rtp(&mut self, buf: &mut [u8], len: usize) -> Option<(SocketAddr, usize)> {
+        let to = self.selected().filter(|_| !self.failed)?;
+        let n = self.srtp_out.as_mut()?.protect_rtp(buf, len).ok()?;
+        Some((to, n))
+    }
+
+    /// As [`Transport::protect_rtp`], for an RTCP packet.
+    pub fn protect_rtcp(&mut self, buf: &mut [u8], len: usize) -> Option<(SocketAddr, usize)> {
+        let to = self.selected().filter(|_| !self.failed)?;
+        let n = self.srtp_out.as_mut()?.protect_rtcp(buf, len).ok()?;
+        Some((to, n))
+    }
+
+    /// Whether media can be sent to the peer now.
+    pub fn media_ready(&self) -> bool {
+        !self.failed && self.srtp_out.is_some() && self.selected().is_some()
+    }
+
+    /// Reports the first RTP packet of each publisher SSRC (after it
+    /// authenticated), so the control plane can publish its track.
+    pub fn note_rtp_ssrc(&mut self, ssrc: u32, payload_type: u8, sink: &mut dyn TransportSink) {
         let seen = self.seen_ssrcs.get(..self.seen_len).unwrap_or(&[]);
         if seen.contains(&ssrc) || self.seen_len >= MAX_SEEN_SSRCS {
             return;
@@ -168,7 +206,7 @@ impl Transport {
         sink.event(Event::RtpStarted {
             id: self.id,
             ssrc,
-            payload_type: pkt[1] & 0x7f,
+            payload_type,
         });
     }
 
@@ -262,6 +300,18 @@ impl Transport {
                 match ev {
                     DtlsEvent::Connected { srtp } => {
                         self.srtp = Some(srtp);
+                        match (
+                            SrtpContext::new(srtp.profile(), srtp.remote()),
+                            SrtpContext::new(srtp.profile(), srtp.local()),
+                        ) {
+                            (Ok(rx), Ok(tx)) => {
+                                self.srtp_in = Some(rx);
+                                self.srtp_out = Some(tx);
+                            }
+                            (Err(e), _) | (_, Err(e)) => {
+                                tracing::warn!(transport = self.id.0, error = %e, "SRTP keys refused");
+                            }
+                        }
                         sink.event(Event::DtlsConnected { id: self.id });
                         let dtls_client = matches!(self.remote_dtls, Some((DtlsRole::Client, _)));
                         let mut sctp = SctpTransport::new(dtls_client);
