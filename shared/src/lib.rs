@@ -22,6 +22,7 @@
 //! - The dataplane's start-up settings are [`config::DataplaneConfig`].
 
 pub mod config;
+pub mod data_ring;
 pub mod records;
 pub mod ring;
 pub mod stats;

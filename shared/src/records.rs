@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 
 /// Layout version of [`Command`] and [`Event`] and of the shared region
 /// (2: per-worker stats blocks after the rings, see `crate::stats`;
-/// 4: down-track forwarding commands and keyframe/audio-level events).
-pub const RECORDS_VERSION: u32 = 4;
+/// 4: down-track forwarding commands and keyframe/audio-level events;
+/// 5: per-worker data-in/data-out rings of `crate::data_ring::DataRecord`).
+pub const RECORDS_VERSION: u32 = 5;
 
 /// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
 /// across both planes. Chosen by the control plane, never reused while live.

@@ -201,3 +201,94 @@ fn create_refuses_bad_parameters() {
         Err(ShmError::Ring(RingError::BadCapacity(3)))
     ));
 }
+
+mod data_rings {
+    use super::TempShm;
+    use ringcast_shared::data_ring::{
+        ChannelKind, DataRecord, DataRecordError, DATA_MAX_PAYLOAD, DATA_RING_CAPACITY,
+    };
+    use ringcast_shared::records::TransportId;
+    use ringcast_shared::ring::spsc::RingError;
+    use ringcast_shared::ring::{ShmBacking, ShmError, ShmRegion};
+
+    #[test]
+    fn data_messages_cross_a_second_mapping_both_ways_per_worker() {
+        let f = TempShm::new("data-two-maps");
+        let dp = ShmRegion::create(&ShmBacking::Path(f.0.clone()), 2, 8).expect("create");
+        let cp = ShmRegion::attach(&f.0).expect("attach");
+        let (mut in_tx, mut out_rx) = dp.worker_data_ends(1).expect("worker data ends");
+        let (mut out_tx, mut in_rx) = cp.control_data_ends(1).expect("control data ends");
+
+        let big = vec![0x5a; 64000];
+        let rec = DataRecord::new(TransportId(9), ChannelKind::Reliable, &big).expect("fits");
+        assert!(in_tx.try_push(rec).is_ok());
+        let got = in_rx.try_pop().expect("data-in record");
+        assert_eq!(got.transport(), TransportId(9));
+        assert_eq!(got.kind(), Some(ChannelKind::Reliable));
+        assert_eq!(got.payload(), &big[..]);
+
+        let rec = DataRecord::new(TransportId(3), ChannelKind::Lossy, b"hi").expect("fits");
+        assert!(out_tx.try_push(rec).is_ok());
+        let got = out_rx.try_pop().expect("data-out record");
+        assert_eq!(got.transport(), TransportId(3));
+        assert_eq!(got.kind(), Some(ChannelKind::Lossy));
+        assert_eq!(got.payload(), b"hi");
+
+        // Worker 0's data rings are separate and still empty.
+        let mut w0 = cp.data_in_consumer(0).expect("worker 0 data-in");
+        assert!(w0.try_pop().is_none());
+        // The command rings did not see any of it.
+        let mut cmds = dp.command_consumer(1).expect("commands");
+        assert_eq!(cmds.try_pop(), None);
+    }
+
+    #[test]
+    fn full_data_ring_refuses_and_counts() {
+        let dp = ShmRegion::create(&ShmBacking::Memfd("data-full".into()), 1, 4).expect("create");
+        let mut tx = dp.data_in_producer(0).expect("producer");
+        let rec = DataRecord::new(TransportId(1), ChannelKind::Lossy, b"x").expect("fits");
+        for _ in 0..DATA_RING_CAPACITY {
+            assert!(tx.try_push(rec).is_ok());
+        }
+        assert!(tx.try_push(rec).is_err());
+        let (data_in, data_out) = dp.data_ring_stats(0).expect("stats");
+        assert_eq!(data_in.len, DATA_RING_CAPACITY as u64);
+        assert_eq!(data_in.full_rejections, 1);
+        assert_eq!(data_out.len, 0);
+    }
+
+    #[test]
+    fn data_ring_end_cannot_be_taken_twice() {
+        let dp = ShmRegion::create(&ShmBacking::Memfd("data-twice".into()), 1, 4).expect("create");
+        let first = dp.data_out_consumer(0).expect("first");
+        assert!(matches!(
+            dp.data_out_consumer(0),
+            Err(ShmError::Ring(RingError::ConsumerTaken))
+        ));
+        drop(first);
+        assert!(dp.data_out_consumer(0).is_ok());
+        assert!(matches!(
+            dp.data_in_producer(1),
+            Err(ShmError::NoSuchWorker { .. })
+        ));
+    }
+
+    #[test]
+    fn oversize_message_is_refused_and_labels_round_trip() {
+        let big = vec![0u8; DATA_MAX_PAYLOAD + 1];
+        assert_eq!(
+            DataRecord::new(TransportId(1), ChannelKind::Reliable, &big).err(),
+            Some(DataRecordError::TooLarge(DATA_MAX_PAYLOAD + 1))
+        );
+        for k in [
+            ChannelKind::Reliable,
+            ChannelKind::Lossy,
+            ChannelKind::DataTrack,
+        ] {
+            assert_eq!(ChannelKind::from_label(k.label()), Some(k));
+            assert_eq!(ChannelKind::from_u8(k as u8), Some(k));
+        }
+        assert_eq!(ChannelKind::from_label("chat"), None);
+        assert_eq!(ChannelKind::from_u8(3), None);
+    }
+}

@@ -8,6 +8,10 @@
 //! worker 0:     command ring (control -> worker), event ring (worker -> control)
 //! worker 1:     ...
 //! stats:        one WorkerStatsBlock per worker (crate::stats)
+//! data:         per worker, a data-in ring (worker -> control: data-channel
+//!               messages from clients) and a data-out ring (control ->
+//!               worker: messages to send), DATA_RING_CAPACITY slots of
+//!               DataRecord each (crate::data_ring)
 //! ```
 //!
 //! The creator (the dataplane, or `ringcast --dev` for both planes) calls
@@ -26,6 +30,7 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::spsc::{self, Consumer, Producer, RingError};
+use crate::data_ring::{DataRecord, DATA_RING_CAPACITY};
 use crate::records::{Command, Event, RECORDS_VERSION};
 use crate::stats::{
     RingStats, WorkerStatsBlock, WorkerStatsSlot, WorkerStatsSnapshot, STATS_BLOCK_BYTES,
@@ -100,7 +105,8 @@ struct RegionHeader {
     capacity: AtomicU32,
     command_size: AtomicU32,
     event_size: AtomicU32,
-    _pad: AtomicU32,
+    /// `size_of::<DataRecord>()`, checked on attach like the other sizes.
+    data_size: AtomicU32,
     total_len: AtomicU64,
     /// Seqlock over the info fields: odd while the dataplane writes them,
     /// 0 until first published.
@@ -127,8 +133,17 @@ fn worker_stride(capacity: usize) -> usize {
     command_ring_bytes(capacity) + event_ring_bytes(capacity)
 }
 
+fn data_ring_bytes() -> usize {
+    spsc::region_bytes::<DataRecord>(DATA_RING_CAPACITY)
+}
+
+/// Both data rings of one worker (in, then out).
+fn data_stride() -> usize {
+    2 * data_ring_bytes()
+}
+
 fn total_len(workers: usize, capacity: usize) -> usize {
-    HEADER_BYTES + workers * (worker_stride(capacity) + STATS_BLOCK_BYTES)
+    HEADER_BYTES + workers * (worker_stride(capacity) + STATS_BLOCK_BYTES + data_stride())
 }
 
 /// A `MAP_SHARED` mapping; unmapped when the last user (region or ring end)
@@ -251,6 +266,14 @@ impl ShmRegion {
             unsafe {
                 spsc::init_raw::<Command>(region.at(region.command_offset(w)), capacity)?;
                 spsc::init_raw::<Event>(region.at(region.event_offset(w)), capacity)?;
+                spsc::init_raw::<DataRecord>(
+                    region.at(region.data_in_offset(w)),
+                    DATA_RING_CAPACITY,
+                )?;
+                spsc::init_raw::<DataRecord>(
+                    region.at(region.data_out_offset(w)),
+                    DATA_RING_CAPACITY,
+                )?;
             }
         }
         let h = region.header();
@@ -261,6 +284,8 @@ impl ShmRegion {
             .store(size_of::<Command>() as u32, Ordering::Relaxed);
         h.event_size
             .store(size_of::<Event>() as u32, Ordering::Relaxed);
+        h.data_size
+            .store(size_of::<DataRecord>() as u32, Ordering::Relaxed);
         h.total_len.store(len as u64, Ordering::Relaxed);
         h.magic.store(SHM_MAGIC, Ordering::Release);
         Ok(region)
@@ -312,6 +337,11 @@ impl ShmRegion {
             "event size",
             h.event_size.load(Ordering::Relaxed).into(),
             size_of::<Event>() as u64,
+        )?;
+        expect(
+            "data record size",
+            h.data_size.load(Ordering::Relaxed).into(),
+            size_of::<DataRecord>() as u64,
         )?;
         let workers = h.workers.load(Ordering::Relaxed) as usize;
         let capacity = h.capacity.load(Ordering::Relaxed) as usize;
@@ -373,6 +403,16 @@ impl ShmRegion {
 
     fn stats_offset(&self, worker: usize) -> usize {
         HEADER_BYTES + self.workers * worker_stride(self.capacity) + worker * STATS_BLOCK_BYTES
+    }
+
+    fn data_in_offset(&self, worker: usize) -> usize {
+        HEADER_BYTES
+            + self.workers * (worker_stride(self.capacity) + STATS_BLOCK_BYTES)
+            + worker * data_stride()
+    }
+
+    fn data_out_offset(&self, worker: usize) -> usize {
+        self.data_in_offset(worker) + data_ring_bytes()
     }
 
     fn stats_block(&self, worker: usize) -> Result<&WorkerStatsBlock, ShmError> {
@@ -498,6 +538,97 @@ impl ShmRegion {
         worker: usize,
     ) -> Result<(Consumer<Command>, Producer<Event>), ShmError> {
         Ok((self.command_consumer(worker)?, self.event_producer(worker)?))
+    }
+
+    /// Worker `worker`: the end that hands data-channel messages from its
+    /// clients to the control plane.
+    pub fn data_in_producer(&self, worker: usize) -> Result<Producer<DataRecord>, ShmError> {
+        self.check_worker(worker)?;
+        // SAFETY: initialised by `create` (validated by `attach`) for
+        // DataRecord with DATA_RING_CAPACITY slots.
+        Ok(unsafe {
+            spsc::producer_raw(
+                self.at(self.data_in_offset(worker)),
+                DATA_RING_CAPACITY,
+                self.owner(),
+            )?
+        })
+    }
+
+    /// Control plane: the end that reads `worker`'s incoming data messages.
+    pub fn data_in_consumer(&self, worker: usize) -> Result<Consumer<DataRecord>, ShmError> {
+        self.check_worker(worker)?;
+        // SAFETY: as in `data_in_producer`.
+        Ok(unsafe {
+            spsc::consumer_raw(
+                self.at(self.data_in_offset(worker)),
+                DATA_RING_CAPACITY,
+                self.owner(),
+            )?
+        })
+    }
+
+    /// Control plane: the end that hands `worker` data messages to send.
+    pub fn data_out_producer(&self, worker: usize) -> Result<Producer<DataRecord>, ShmError> {
+        self.check_worker(worker)?;
+        // SAFETY: as in `data_in_producer`, for the data-out ring.
+        Ok(unsafe {
+            spsc::producer_raw(
+                self.at(self.data_out_offset(worker)),
+                DATA_RING_CAPACITY,
+                self.owner(),
+            )?
+        })
+    }
+
+    /// Worker `worker`: the end that receives data messages to send.
+    pub fn data_out_consumer(&self, worker: usize) -> Result<Consumer<DataRecord>, ShmError> {
+        self.check_worker(worker)?;
+        // SAFETY: as in `data_out_producer`.
+        Ok(unsafe {
+            spsc::consumer_raw(
+                self.at(self.data_out_offset(worker)),
+                DATA_RING_CAPACITY,
+                self.owner(),
+            )?
+        })
+    }
+
+    /// Worker `worker`'s two data ends: (data-in producer, data-out consumer).
+    pub fn worker_data_ends(
+        &self,
+        worker: usize,
+    ) -> Result<(Producer<DataRecord>, Consumer<DataRecord>), ShmError> {
+        Ok((
+            self.data_in_producer(worker)?,
+            self.data_out_consumer(worker)?,
+        ))
+    }
+
+    /// Control plane's two data ends for `worker`: (data-out producer,
+    /// data-in consumer).
+    pub fn control_data_ends(
+        &self,
+        worker: usize,
+    ) -> Result<(Producer<DataRecord>, Consumer<DataRecord>), ShmError> {
+        Ok((
+            self.data_out_producer(worker)?,
+            self.data_in_consumer(worker)?,
+        ))
+    }
+
+    /// Depth and full refusals of worker `worker`'s (data-in, data-out)
+    /// rings, read without taking an end (for metrics).
+    pub fn data_ring_stats(&self, worker: usize) -> Result<(RingStats, RingStats), ShmError> {
+        self.check_worker(worker)?;
+        // SAFETY: both rings were initialised by `create` (validated by
+        // `attach`) and the mapping outlives the call.
+        Ok(unsafe {
+            (
+                spsc::stats_raw(self.at(self.data_in_offset(worker))),
+                spsc::stats_raw(self.at(self.data_out_offset(worker))),
+            )
+        })
     }
 
     /// Dataplane: publishes its certificate fingerprint, port and pid. Call
