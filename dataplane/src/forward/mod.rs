@@ -207,10 +207,12 @@ impl Forwarder {
     }
 
     fn ensure_source(&mut self, source: TransportId, ssrc: u32, kind: MediaKind) {
-        self.sources.entry((source, ssrc)).or_insert_with(|| Source {
-            cache: matches!(kind, MediaKind::Video).then(PacketCache::new),
-            last_keyframe_request: None,
-        });
+        self.sources
+            .entry((source, ssrc))
+            .or_insert_with(|| Source {
+                cache: matches!(kind, MediaKind::Video).then(PacketCache::new),
+                last_keyframe_request: None,
+            });
     }
 
     fn remove_downtrack(&mut self, to: TransportId, ssrc: u32) {
@@ -498,8 +500,7 @@ impl Forwarder {
         sink: &mut dyn TransportSink,
     ) {
         if let Some(s) = self.sources.get_mut(&(source, ssrc)) {
-            if s
-                .last_keyframe_request
+            if s.last_keyframe_request
                 .is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_INTERVAL)
             {
                 return;

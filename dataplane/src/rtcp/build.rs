@@ -20,7 +20,12 @@ pub fn write_pli(out: &mut [u8], sender_ssrc: u32, media_ssrc: u32) -> usize {
 
 /// Writes a generic NACK with `(pid, blp)` items; returns its length, or 0
 /// if `out` is too small.
-pub fn write_nack(out: &mut [u8], sender_ssrc: u32, media_ssrc: u32, items: &[(u16, u16)]) -> usize {
+pub fn write_nack(
+    out: &mut [u8],
+    sender_ssrc: u32,
+    media_ssrc: u32,
+    items: &[(u16, u16)],
+) -> usize {
     let len = 12 + 4 * items.len();
     if out.len() < len || items.is_empty() {
         return 0;

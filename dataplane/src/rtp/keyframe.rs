@@ -81,7 +81,9 @@ fn h264(p: &[u8]) -> bool {
             let mut i = 1;
             while let Some(sz) = p.get(i..i + 2) {
                 let size = usize::from(u16::from_be_bytes([sz[0], sz[1]]));
-                let Some(&nal) = p.get(i + 2) else { return false };
+                let Some(&nal) = p.get(i + 2) else {
+                    return false;
+                };
                 if is_key(nal & 0x1f) {
                     return true;
                 }

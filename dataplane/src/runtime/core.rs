@@ -2,7 +2,8 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use ringcast_shared::records::{Command, Event};
+use ringcast_shared::data_ring::{ChannelKind, DataRecord};
+use ringcast_shared::records::{Command, Event, TransportId};
 use ringcast_shared::ring::{Consumer, Producer};
 
 use crate::demux::PacketKind;
@@ -10,6 +11,7 @@ use crate::dtls::DtlsCertificate;
 use crate::forward::{CrossPacket, ForwardCounters, Forwarder};
 use crate::transport::{TransportCounters, TransportSet, TransportSink};
 
+use super::data_path::{data_path, DataCounters, DataDown, DataUp};
 use super::stats_publish::{CoreCounters, StatsPublisher};
 
 /// Most commands applied per loop turn, so a burst of joins cannot starve
@@ -36,6 +38,9 @@ pub struct WorkerCore {
     pub events_dropped: u64,
     /// Copies the counters into the shared region for metrics, if attached.
     stats: Option<StatsPublisher>,
+    /// Data-channel messages to and from the control plane, if attached.
+    data_up: Option<DataUp>,
+    data_down: Option<DataDown>,
 }
 
 /// Datagrams the core wants sent, collected during one call.
@@ -48,6 +53,7 @@ struct Sink<'a> {
     events: &'a mut Producer<Event>,
     backlog: &'a mut VecDeque<Event>,
     dropped: &'a mut u64,
+    data: Option<&'a mut DataUp>,
 }
 
 impl TransportSink for Sink<'_> {
@@ -62,6 +68,11 @@ impl TransportSink for Sink<'_> {
             self.backlog.push_back(event);
         } else {
             *self.dropped += 1;
+        }
+    }
+    fn data(&mut self, from: TransportId, kind: ChannelKind, payload: &[u8]) {
+        if let Some(up) = self.data.as_deref_mut() {
+            up.deliver(from, kind, payload);
         }
     }
 }
@@ -83,7 +94,45 @@ impl WorkerCore {
             stop: false,
             events_dropped: 0,
             stats: None,
+            data_up: None,
+            data_down: None,
         }
+    }
+
+    /// Connects this worker's data channels to the control plane through
+    /// its data rings (see `data_path`).
+    pub fn with_data(mut self, up: Producer<DataRecord>, down: Consumer<DataRecord>) -> Self {
+        let (up, down) = data_path(up, down);
+        self.data_up = Some(up);
+        self.data_down = Some(down);
+        self
+    }
+
+    /// What happened to data-channel messages on this worker.
+    pub fn data_counters(&self) -> DataCounters {
+        match (self.data_up.as_ref(), self.data_down.as_ref()) {
+            (Some(u), Some(d)) => DataCounters::merged(&u.counters, &d.counters),
+            _ => DataCounters::default(),
+        }
+    }
+
+    /// Once per turn: held upward messages first, then routed messages down
+    /// to local transports' channels.
+    fn pump_data(&mut self, now: Instant, out: &mut dyn DatagramOut) {
+        if let Some(up) = self.data_up.as_mut() {
+            up.flush();
+        }
+        let Some(down) = self.data_down.as_mut() else {
+            return;
+        };
+        let mut sink = Sink {
+            out,
+            events: &mut self.events,
+            backlog: &mut self.backlog,
+            dropped: &mut self.events_dropped,
+            data: self.data_up.as_mut(),
+        };
+        down.pump(now, &mut self.transports, &mut sink);
     }
 
     /// Publishes this worker's counters through `stats` (see `stats_publish`).
@@ -137,6 +186,7 @@ impl WorkerCore {
             events: &mut self.events,
             backlog: &mut self.backlog,
             dropped: &mut self.events_dropped,
+            data: self.data_up.as_mut(),
         };
         let rtcp = match PacketKind::of(data) {
             PacketKind::Rtp => false,
@@ -172,6 +222,7 @@ impl WorkerCore {
             events: &mut self.events,
             backlog: &mut self.backlog,
             dropped: &mut self.events_dropped,
+            data: self.data_up.as_mut(),
         };
         for _ in 0..COMMANDS_PER_TURN {
             let Some(cmd) = self.commands.try_pop() else {
@@ -187,6 +238,7 @@ impl WorkerCore {
         }
         self.forwarder.on_tick(now, &mut self.transports, &mut sink);
         self.transports.handle_timeouts(now, &mut sink);
+        self.pump_data(now, sink.out);
         if let Some(stats) = self.stats.as_mut() {
             let core = CoreCounters {
                 transports: self.transports.counters,

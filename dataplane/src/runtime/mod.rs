@@ -7,6 +7,7 @@
 //! drivers in `driver/` call it through [`PacketHandler`].
 
 mod core;
+pub mod data_path;
 pub mod stats_publish;
 
 pub use self::core::*;
@@ -97,6 +98,9 @@ pub fn start(cfg: &DataplaneConfig, region: &ShmRegion) -> Result<Dataplane, Dat
         let (commands, events) = region
             .worker_ends(w)
             .map_err(|e| DataplaneError::Rings(e.to_string()))?;
+        let (data_up, data_down) = region
+            .worker_data_ends(w)
+            .map_err(|e| DataplaneError::Rings(e.to_string()))?;
         let slot = region
             .worker_stats(w)
             .map_err(|e| DataplaneError::Rings(e.to_string()))?;
@@ -104,7 +108,8 @@ pub fn start(cfg: &DataplaneConfig, region: &ShmRegion) -> Result<Dataplane, Dat
         driver_cells.push(cell.clone());
         cores.push(Some(
             WorkerCore::new(w as u16, cert.clone(), commands, events)
-                .with_stats(stats_publish::StatsPublisher::new(slot, cell)),
+                .with_stats(stats_publish::StatsPublisher::new(slot, cell))
+                .with_data(data_up, data_down),
         ));
     }
     let cores = connect_peers(cores)?;
@@ -148,7 +153,9 @@ pub fn start(cfg: &DataplaneConfig, region: &ShmRegion) -> Result<Dataplane, Dat
 }
 
 /// Gives every pair of workers a ring each way for cross-worker media.
-fn connect_peers(cores: Vec<Option<WorkerCore>>) -> Result<Vec<Option<WorkerCore>>, DataplaneError> {
+fn connect_peers(
+    cores: Vec<Option<WorkerCore>>,
+) -> Result<Vec<Option<WorkerCore>>, DataplaneError> {
     let n = cores.len();
     let mut inbox: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
     let mut peers = Vec::with_capacity(n);

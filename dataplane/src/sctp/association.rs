@@ -216,6 +216,16 @@ impl SctpTransport {
             .map(|(s, _)| *s)
     }
 
+    /// Bytes queued on `stream` and not yet acknowledged (0 for a stream
+    /// the association does not know).
+    pub fn buffered_amount(&mut self, stream: u16) -> usize {
+        self.assoc
+            .as_mut()
+            .and_then(|(_, a)| a.stream(stream).ok())
+            .and_then(|s| s.buffered_amount().ok())
+            .unwrap_or(0)
+    }
+
     /// Sends one message on `stream` (binary PPID 53, or 57 when empty).
     pub fn send(&mut self, stream: u16, binary: bool, data: &[u8]) -> Result<(), SctpError> {
         if !self.channels.contains_key(&stream) {

@@ -5,8 +5,10 @@ use ringcast_shared::records::{DtlsRole, Event, FailReason, TransportId, WireAdd
 
 use crate::dtls::{DtlsCertificate, DtlsEvent, DtlsSession, SrtpKeyingMaterial};
 use crate::ice::{IceError, IceEvent, IceLite};
+use crate::sctp::channels::{self, DataSendError};
 use crate::sctp::{SctpEvent, SctpTransport};
 use crate::srtp::{SrtpContext, SrtpError};
+use ringcast_shared::data_ring::ChannelKind;
 
 /// Where a transport's output goes: datagrams to the network, events to the
 /// control plane. Implemented by the worker over its send queue and event ring.
@@ -15,6 +17,10 @@ pub trait TransportSink {
     fn send(&mut self, to: SocketAddr, payload: &[u8]);
     /// Tell the control plane.
     fn event(&mut self, event: Event);
+    /// A whole data-channel message arrived on one of LiveKit's channels;
+    /// the worker hands it to the control plane. Sinks that do not forward
+    /// data (tests) ignore it.
+    fn data(&mut self, _from: TransportId, _kind: ChannelKind, _payload: &[u8]) {}
 }
 
 /// The data channels the server opens itself on a transport where it is the
@@ -194,6 +200,39 @@ impl Transport {
         !self.failed && self.srtp_out.is_some() && self.selected().is_some()
     }
 
+    /// Queues `payload` as one binary message on this transport's channel of
+    /// `kind` and sends what SCTP produces. Refused (nothing queued) when the
+    /// channel is not open yet or its send buffer is full.
+    pub fn send_data(
+        &mut self,
+        now: Instant,
+        kind: ChannelKind,
+        payload: &[u8],
+        sink: &mut dyn TransportSink,
+    ) -> Result<(), DataSendError> {
+        if self.failed {
+            return Err(DataSendError::NoAssociation);
+        }
+        channels::send_on_kind(self.sctp.as_mut(), kind, payload)?;
+        self.drive(now, sink);
+        Ok(())
+    }
+
+    /// A message from the peer: LiveKit's channels go to the control plane,
+    /// anything else (an application's own channel) is dropped and counted.
+    fn on_data_message(
+        id: TransportId,
+        sctp: &mut SctpTransport,
+        label: &str,
+        data: &[u8],
+        sink: &mut dyn TransportSink,
+    ) {
+        match channels::kind_of_label(label) {
+            Some(kind) => sink.data(id, kind, data),
+            None => sctp.dropped += 1,
+        }
+    }
+
     /// Reports the first RTP packet of each publisher SSRC (after it
     /// authenticated), so the control plane can publish its track.
     pub fn note_rtp_ssrc(&mut self, ssrc: u32, payload_type: u8, sink: &mut dyn TransportSink) {
@@ -345,8 +384,8 @@ impl Transport {
                         SctpEvent::ChannelOpen { stream, label } => {
                             tracing::debug!(transport = self.id.0, stream, %label, "data channel open");
                         }
-                        SctpEvent::Message { .. } => {
-                            // Data forwarding is a later stage; messages are counted only.
+                        SctpEvent::Message { label, data, .. } => {
+                            Self::on_data_message(self.id, s, &label, &data, sink);
                         }
                         SctpEvent::Closed => {}
                     }

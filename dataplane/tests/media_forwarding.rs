@@ -1,0 +1,586 @@
+//! Two client peers built from our own sans-IO pieces (STUN check, DTLS
+//! client, SRTP) connect to workers in memory; one publishes SRTP video
+//! and audio, the other is subscribed through `AddDownTrack`. Proves: the
+//! subscriber gets each packet decrypted once and re-encrypted with its own
+//! keys, under its SSRC/payload type, with sequence numbers continuous and
+//! header extensions removed; video starts only at a keyframe and the
+//! publisher is asked for one (PLI); a NACK is answered from the cache; a
+//! subscriber on another worker is served through the cross-worker ring;
+//! a tampered packet is dropped and counted.
+
+mod ice_support;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use ringcast_dataplane::dtls::{DtlsCertificate, DtlsEvent, DtlsSession};
+use ringcast_dataplane::forward::{CrossPacket, CROSS_RING_SLOTS};
+use ringcast_dataplane::rtcp::{self, Feedback};
+use ringcast_dataplane::rtp::RtpHeader;
+use ringcast_dataplane::runtime::{DatagramOut, WorkerCore};
+use ringcast_dataplane::srtp::SrtpContext;
+use ringcast_shared::records::{
+    CodecId, Command, DownTrackSpec, DtlsRole, Event, Fingerprint, InlineStr, MediaKind,
+    TransportId,
+};
+use ringcast_shared::ring::{channel, Consumer, Producer};
+
+const PUB: TransportId = TransportId(1);
+const SUB: TransportId = TransportId(2);
+const VIDEO_SSRC: u32 = 0x1111_0001;
+const AUDIO_SSRC: u32 = 0x2222_0002;
+const OUT_VIDEO_SSRC: u32 = 0xAAAA_0001;
+const OUT_AUDIO_SSRC: u32 = 0xBBBB_0002;
+
+#[derive(Default)]
+struct Out(Vec<(SocketAddr, Vec<u8>)>);
+
+impl DatagramOut for Out {
+    fn send_to(&mut self, to: SocketAddr, payload: &[u8]) {
+        self.0.push((to, payload.to_vec()));
+    }
+}
+
+struct Worker {
+    core: WorkerCore,
+    cmd: Producer<Command>,
+    events: Consumer<Event>,
+}
+
+impl Worker {
+    fn command(&mut self, now: Instant, cmd: Command, out: &mut Out) {
+        self.cmd.try_push(cmd).unwrap();
+        self.core.on_tick(now, out);
+    }
+}
+
+fn workers(cert: &DtlsCertificate, n: usize) -> Vec<Worker> {
+    let mut peers: Vec<Vec<Producer<CrossPacket>>> = (0..n).map(|_| Vec::new()).collect();
+    let mut inbox: Vec<Vec<Consumer<CrossPacket>>> = (0..n).map(|_| Vec::new()).collect();
+    for (from, p) in peers.iter_mut().enumerate() {
+        for (to, i) in inbox.iter_mut().enumerate() {
+            if from != to {
+                let (tx, rx) = channel(CROSS_RING_SLOTS).unwrap();
+                p.push(tx);
+                i.push(rx);
+            }
+        }
+    }
+    peers
+        .into_iter()
+        .zip(inbox)
+        .enumerate()
+        .map(|(w, (p, i))| {
+            let (cmd, cmd_rx) = channel(64).unwrap();
+            let (ev_tx, events) = channel(1024).unwrap();
+            Worker {
+                core: WorkerCore::new(w as u16, cert.clone(), cmd_rx, ev_tx).with_peers(p, i),
+                cmd,
+                events,
+            }
+        })
+        .collect()
+}
+
+/// A client peer: we are the DTLS client towards the server's DTLS server.
+struct Peer {
+    addr: SocketAddr,
+    ufrag: String,
+    dtls: DtlsSession,
+    tx: Option<SrtpContext>,
+    rx: Option<SrtpContext>,
+}
+
+impl Peer {
+    fn new(
+        now: Instant,
+        server: &DtlsCertificate,
+        port: u16,
+        ufrag: &str,
+    ) -> (Self, DtlsCertificate) {
+        let cert = DtlsCertificate::generate().unwrap();
+        let dtls = DtlsSession::new(DtlsRole::Client, &cert, server.fingerprint_sha256, now);
+        let addr = SocketAddr::from(([192, 0, 2, 20], port));
+        (
+            Peer {
+                addr,
+                ufrag: ufrag.to_string(),
+                dtls,
+                tx: None,
+                rx: None,
+            },
+            cert,
+        )
+    }
+
+    fn add_command(&self, id: TransportId, cert: &DtlsCertificate) -> Command {
+        Command::AddTransport {
+            id,
+            local_ufrag: InlineStr::new(&format!("srv{}", self.ufrag)).unwrap(),
+            local_pwd: InlineStr::new("serverpassword0123456789abcdef").unwrap(),
+            remote_ufrag: InlineStr::new(&self.ufrag).unwrap(),
+            role: DtlsRole::Server,
+            fingerprint: Fingerprint {
+                sha256: cert.fingerprint_sha256,
+            },
+        }
+    }
+
+    /// ICE check, then DTLS until both sides have SRTP keys.
+    fn connect(&mut self, now: Instant, w: &mut Worker) {
+        let mut out = Out::default();
+        let user = format!("srv{}:{}", self.ufrag, self.ufrag);
+        let mut check = ice_support::Req::new(&user, "serverpassword0123456789abcdef")
+            .nominate()
+            .encode();
+        w.core.on_datagram(now, self.addr, &mut check, &mut out);
+        let mut to_server: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..100 {
+            while let Some(p) = self.dtls.poll_transmit() {
+                to_server.push(p.to_vec());
+            }
+            for mut p in to_server.drain(..) {
+                w.core.on_datagram(now, self.addr, &mut p, &mut out);
+            }
+            w.core.on_tick(now, &mut out);
+            for (to, p) in out.0.drain(..) {
+                if to == self.addr && p.first().is_some_and(|b| (20..=63).contains(b)) {
+                    self.dtls.handle_packet(now, &p);
+                }
+            }
+            while let Some(ev) = self.dtls.poll_event() {
+                if let DtlsEvent::Connected { srtp } = ev {
+                    self.tx = Some(SrtpContext::new(srtp.profile(), srtp.local()).unwrap());
+                    self.rx = Some(SrtpContext::new(srtp.profile(), srtp.remote()).unwrap());
+                }
+            }
+            if self.tx.is_some() && self.dtls.poll_transmit().is_none() {
+                // Let the server see our last flight.
+                w.core.on_tick(now, &mut out);
+                return;
+            }
+        }
+        panic!("DTLS did not connect");
+    }
+
+    fn send_rtp(&mut self, now: Instant, w: &mut Worker, plain: &[u8], out: &mut Out) {
+        let mut buf = vec![0u8; plain.len() + 32];
+        buf[..plain.len()].copy_from_slice(plain);
+        let n = self
+            .tx
+            .as_mut()
+            .unwrap()
+            .protect_rtp(&mut buf, plain.len())
+            .unwrap();
+        buf.truncate(n);
+        w.core.on_datagram(now, self.addr, &mut buf, out);
+    }
+
+    fn send_rtcp(&mut self, now: Instant, w: &mut Worker, plain: &[u8], out: &mut Out) {
+        let mut buf = vec![0u8; plain.len() + 32];
+        buf[..plain.len()].copy_from_slice(plain);
+        let n = self
+            .tx
+            .as_mut()
+            .unwrap()
+            .protect_rtcp(&mut buf, plain.len())
+            .unwrap();
+        buf.truncate(n);
+        w.core.on_datagram(now, self.addr, &mut buf, out);
+    }
+
+    /// Decrypts what the server sent to us: (RTP packets, RTCP packets).
+    fn take(&mut self, out: &mut Out) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        let mut rtp_pkts = Vec::new();
+        let mut rtcp_pkts = Vec::new();
+        let mine: Vec<Vec<u8>> = out
+            .0
+            .iter()
+            .filter(|(to, _)| *to == self.addr)
+            .map(|(_, p)| p.clone())
+            .collect();
+        out.0.retain(|(to, _)| *to != self.addr);
+        for mut p in mine {
+            if p.len() < 2 || !(128..=191).contains(&p[0]) {
+                continue;
+            }
+            let rx = self.rx.as_mut().unwrap();
+            if (192..=223).contains(&p[1]) {
+                let n = rx
+                    .unprotect_rtcp(&mut p)
+                    .expect("SRTCP from server authenticates");
+                p.truncate(n);
+                rtcp_pkts.push(p);
+            } else {
+                let n = rx
+                    .unprotect_rtp(&mut p)
+                    .expect("SRTP from server authenticates");
+                p.truncate(n);
+                rtp_pkts.push(p);
+            }
+        }
+        (rtp_pkts, rtcp_pkts)
+    }
+}
+
+/// RTP with a one-byte extension block (mid=1 "0", audio level id 2).
+fn rtp_packet(ssrc: u32, pt: u8, seq: u16, ts: u32, payload: &[u8], level: Option<u8>) -> Vec<u8> {
+    let mut p = vec![0x90, pt, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    p[2..4].copy_from_slice(&seq.to_be_bytes());
+    p[4..8].copy_from_slice(&ts.to_be_bytes());
+    p[8..12].copy_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(&[0xBE, 0xDE, 0x00, 0x01]);
+    p.extend_from_slice(&[0x10, b'0', 0x20, level.unwrap_or(127)]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// A VP8 payload: descriptor S=1 PID=0, then the frame header's P bit.
+fn vp8(key: bool, start: bool, fill: u8) -> Vec<u8> {
+    let mut p = vec![
+        if start { 0x10 } else { 0x00 },
+        if key { 0x00 } else { 0x01 },
+    ];
+    p.extend(std::iter::repeat_n(fill, 200));
+    p
+}
+
+fn spec(
+    source_ssrc: u32,
+    source_pt: u8,
+    ssrc: u32,
+    pt: u8,
+    kind: MediaKind,
+    codec: CodecId,
+) -> Command {
+    Command::AddDownTrack {
+        spec: DownTrackSpec {
+            source: PUB,
+            source_ssrc,
+            source_pt,
+            sink: SUB,
+            ssrc,
+            payload_type: pt,
+            kind,
+            codec,
+        },
+    }
+}
+
+fn plis_for(rtcp_pkts: &[Vec<u8>], ssrc: u32) -> usize {
+    let mut n = 0;
+    for p in rtcp_pkts {
+        rtcp::for_each_feedback(p, |fb| {
+            if fb == (Feedback::Pli { media_ssrc: ssrc }) {
+                n += 1;
+            }
+        })
+        .unwrap();
+    }
+    n
+}
+
+fn setup(n_workers: usize) -> (Instant, Vec<Worker>, Peer, Peer, usize) {
+    let now = Instant::now();
+    let server = DtlsCertificate::generate().unwrap();
+    let mut ws = workers(&server, n_workers);
+    let (mut publisher, pub_cert) = Peer::new(now, &server, 40000, "pubA");
+    let (mut subscriber, sub_cert) = Peer::new(now, &server, 40001, "subB");
+    let mut out = Out::default();
+    for w in ws.iter_mut() {
+        w.command(now, publisher.add_command(PUB, &pub_cert), &mut out);
+        w.command(now, subscriber.add_command(SUB, &sub_cert), &mut out);
+        w.command(
+            now,
+            Command::SetRtpExtensions {
+                id: PUB,
+                audio_level: 2,
+                mid: 1,
+                rid: 0,
+                repaired_rid: 0,
+                transport_cc: 0,
+                abs_send_time: 0,
+            },
+            &mut out,
+        );
+    }
+    publisher.connect(now, &mut ws[0]);
+    let sub_worker = n_workers - 1;
+    subscriber.connect(now, &mut ws[sub_worker]);
+    (now, ws, publisher, subscriber, sub_worker)
+}
+
+#[test]
+fn subscriber_gets_video_from_a_keyframe_on_with_its_own_ids_and_keys() {
+    let (now, mut ws, mut publisher, mut subscriber, _) = setup(1);
+    let w = &mut ws[0];
+    let mut out = Out::default();
+    w.command(
+        now,
+        spec(
+            VIDEO_SSRC,
+            96,
+            OUT_VIDEO_SSRC,
+            102,
+            MediaKind::Video,
+            CodecId::Vp8,
+        ),
+        &mut out,
+    );
+    // The subscription asks the publisher for a keyframe at once.
+    let (_, rtcp_to_pub) = publisher.take(&mut out);
+    assert_eq!(plis_for(&rtcp_to_pub, VIDEO_SSRC), 1, "PLI on subscription");
+
+    // Delta frames before the first keyframe are held back.
+    for seq in 100..103u16 {
+        let p = rtp_packet(
+            VIDEO_SSRC,
+            96,
+            seq,
+            9000,
+            &vp8(false, true, seq as u8),
+            None,
+        );
+        publisher.send_rtp(now, w, &p, &mut out);
+    }
+    let (got, _) = subscriber.take(&mut out);
+    assert!(got.is_empty(), "no delta frame before a keyframe");
+    assert!(w.core.forward_counters().waiting_keyframe >= 3);
+
+    // Keyframe (two packets), then a delta frame.
+    let sent = [
+        rtp_packet(VIDEO_SSRC, 96, 103, 12000, &vp8(true, true, 1), None),
+        rtp_packet(VIDEO_SSRC, 96, 104, 12000, &vp8(true, false, 2), None),
+        rtp_packet(VIDEO_SSRC, 96, 105, 15000, &vp8(false, true, 3), None),
+    ];
+    for p in &sent {
+        publisher.send_rtp(now, w, p, &mut out);
+    }
+    let (got, _) = subscriber.take(&mut out);
+    assert_eq!(got.len(), 3);
+    let mut last_seq = None;
+    for (g, s) in got.iter().zip(&sent) {
+        let h = RtpHeader::parse(g).unwrap();
+        let src = RtpHeader::parse(s).unwrap();
+        assert_eq!(h.ssrc, OUT_VIDEO_SSRC);
+        assert_eq!(h.payload_type, 102);
+        assert_eq!(h.extension, None, "publisher extensions are not forwarded");
+        assert_eq!(h.payload(g), src.payload(s), "payload intact");
+        assert_eq!(h.timestamp.wrapping_sub(src.timestamp), 0);
+        if let Some(prev) = last_seq {
+            assert_eq!(
+                h.sequence,
+                u16::wrapping_add(prev, 1),
+                "continuous sequence"
+            );
+        }
+        last_seq = Some(h.sequence);
+    }
+    assert_eq!(w.core.forward_counters().forwarded, 3);
+}
+
+#[test]
+fn nack_is_answered_from_the_cache_and_bounded() {
+    let (now, mut ws, mut publisher, mut subscriber, _) = setup(1);
+    let w = &mut ws[0];
+    let mut out = Out::default();
+    w.command(
+        now,
+        spec(
+            VIDEO_SSRC,
+            96,
+            OUT_VIDEO_SSRC,
+            96,
+            MediaKind::Video,
+            CodecId::Vp8,
+        ),
+        &mut out,
+    );
+    for seq in 500..510u16 {
+        let p = rtp_packet(
+            VIDEO_SSRC,
+            96,
+            seq,
+            3000,
+            &vp8(seq == 500, true, seq as u8),
+            None,
+        );
+        publisher.send_rtp(now, w, &p, &mut out);
+    }
+    let (got, _) = subscriber.take(&mut out);
+    assert_eq!(got.len(), 10);
+    let lost = RtpHeader::parse(&got[4]).unwrap().sequence;
+    // We did receive them; pretend we did not, so the resends decrypt.
+    subscriber.rx.as_mut().unwrap().set_replay_protection(false);
+    let mut nack = [0u8; 64];
+    let n = rtcp::write_nack(&mut nack, 0x5555, OUT_VIDEO_SSRC, &[(lost, 0b1)]);
+    subscriber.send_rtcp(now, w, &nack[..n], &mut out);
+    let (again, _) = subscriber.take(&mut out);
+    assert_eq!(
+        again.len(),
+        2,
+        "lost packet and the next one (blp bit 0) resent"
+    );
+    assert_eq!(
+        again[0], got[4],
+        "resent bytes equal the original plaintext"
+    );
+    assert_eq!(again[1], got[5]);
+    // Each packet is resent a bounded number of times.
+    for _ in 0..10 {
+        subscriber.send_rtcp(now, w, &nack[..n], &mut out);
+    }
+    let (more, _) = subscriber.take(&mut out);
+    assert_eq!(
+        more.len(),
+        2 * (ringcast_dataplane::forward::MAX_RESENDS as usize - 1)
+    );
+    assert!(w.core.forward_counters().retransmits >= 2);
+}
+
+#[test]
+fn subscriber_pli_reaches_the_publisher_throttled() {
+    let (mut now, mut ws, mut publisher, mut subscriber, _) = setup(1);
+    let w = &mut ws[0];
+    let mut out = Out::default();
+    w.command(
+        now,
+        spec(
+            VIDEO_SSRC,
+            96,
+            OUT_VIDEO_SSRC,
+            96,
+            MediaKind::Video,
+            CodecId::Vp8,
+        ),
+        &mut out,
+    );
+    publisher.take(&mut out);
+    now += Duration::from_secs(1);
+    let mut pli = [0u8; 16];
+    let n = rtcp::write_pli(&mut pli, 0x5555, OUT_VIDEO_SSRC);
+    for _ in 0..5 {
+        subscriber.send_rtcp(now, w, &pli[..n], &mut out);
+    }
+    let (_, to_pub) = publisher.take(&mut out);
+    assert_eq!(
+        plis_for(&to_pub, VIDEO_SSRC),
+        1,
+        "five PLIs in a burst become one"
+    );
+    // A PLI about an SSRC the subscriber does not receive goes nowhere.
+    now += Duration::from_secs(1);
+    let n = rtcp::write_pli(&mut pli, 0x5555, 0xDEAD_BEEF);
+    subscriber.send_rtcp(now, w, &pli[..n], &mut out);
+    let (_, to_pub) = publisher.take(&mut out);
+    assert_eq!(plis_for(&to_pub, VIDEO_SSRC), 0);
+}
+
+#[test]
+fn audio_crosses_to_the_subscribers_worker_and_levels_are_reported() {
+    let (now, mut ws, mut publisher, mut subscriber, sub_worker) = setup(2);
+    assert_eq!(sub_worker, 1);
+    let mut out = Out::default();
+    for w in ws.iter_mut() {
+        w.command(
+            now,
+            spec(
+                AUDIO_SSRC,
+                111,
+                OUT_AUDIO_SSRC,
+                109,
+                MediaKind::Audio,
+                CodecId::Opus,
+            ),
+            &mut out,
+        );
+    }
+    for seq in 0..5u16 {
+        let p = rtp_packet(
+            AUDIO_SSRC,
+            111,
+            seq,
+            u32::from(seq) * 960,
+            &[seq as u8; 80],
+            Some(10),
+        );
+        publisher.send_rtp(now, &mut ws[0], &p, &mut out);
+    }
+    // The publisher's worker sends nothing itself: the subscriber is bound
+    // on worker 1, which gets one plaintext copy per packet through the ring.
+    assert!(subscriber.take(&mut out).0.is_empty());
+    assert_eq!(ws[0].core.forward_counters().cross_out, 5);
+    ws[1].core.on_tick(now, &mut out);
+    let (got, _) = subscriber.take(&mut out);
+    assert_eq!(got.len(), 5);
+    for (i, g) in got.iter().enumerate() {
+        let h = RtpHeader::parse(g).unwrap();
+        assert_eq!((h.ssrc, h.payload_type), (OUT_AUDIO_SSRC, 109));
+        assert_eq!(h.payload(g), &[i as u8; 80][..]);
+    }
+    // Audio levels from the publisher's extension (id 2, -10 dBov).
+    ws[0]
+        .core
+        .on_tick(now + Duration::from_millis(150), &mut out);
+    ws[0]
+        .core
+        .on_tick(now + Duration::from_millis(300), &mut out);
+    let mut level = None;
+    while let Some(ev) = ws[0].events.try_pop() {
+        if let Event::AudioLevel {
+            id,
+            ssrc,
+            level: l,
+            voiced,
+            packets,
+        } = ev
+        {
+            assert_eq!((id, ssrc), (PUB, AUDIO_SSRC));
+            level = Some((l, voiced, packets));
+        }
+    }
+    let (l, voiced, packets) = level.expect("an AudioLevel event");
+    assert_eq!((voiced, packets), (5, 5));
+    assert!((l - 10f32.powf(-0.5)).abs() < 1e-3, "level {l}");
+}
+
+#[test]
+fn tampered_srtp_is_dropped_and_counted() {
+    let (now, mut ws, mut publisher, mut subscriber, _) = setup(1);
+    let w = &mut ws[0];
+    let mut out = Out::default();
+    w.command(
+        now,
+        spec(
+            AUDIO_SSRC,
+            111,
+            OUT_AUDIO_SSRC,
+            111,
+            MediaKind::Audio,
+            CodecId::Opus,
+        ),
+        &mut out,
+    );
+    let p = rtp_packet(AUDIO_SSRC, 111, 1, 960, &[1; 80], None);
+    let mut buf = vec![0u8; p.len() + 32];
+    buf[..p.len()].copy_from_slice(&p);
+    let n = publisher
+        .tx
+        .as_mut()
+        .unwrap()
+        .protect_rtp(&mut buf, p.len())
+        .unwrap();
+    buf.truncate(n);
+    buf[20] ^= 0xff;
+    w.core.on_datagram(now, publisher.addr, &mut buf, &mut out);
+    assert!(subscriber.take(&mut out).0.is_empty());
+    assert_eq!(w.core.counters().srtp_failed, 1);
+    // Garbage RTCP from the subscriber is refused the same way.
+    let mut junk = vec![
+        0x81, 201, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    ];
+    w.core
+        .on_datagram(now, subscriber.addr, &mut junk, &mut out);
+    assert_eq!(w.core.counters().srtp_failed, 2);
+    let _ = &mut publisher;
+}
