@@ -3,7 +3,9 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use ringcast_shared::records::{Command, DtlsRole, Fingerprint, InlineStr, TransportId};
+use ringcast_shared::records::{
+    Command, DownTrackSpec, DtlsRole, Fingerprint, InlineStr, TransportId,
+};
 
 use super::IceCredentials;
 use crate::participant::PcRole;
@@ -146,6 +148,42 @@ impl MediaControl {
         let ok = self.sink.broadcast(cmd);
         if !ok {
             tracing::warn!(transport = t.id.0, "dataplane command ring full");
+        }
+        ok
+    }
+
+    /// Starts forwarding a publisher's SSRC to a subscriber's transport.
+    /// Returns false when the command could not be queued.
+    pub fn add_down_track(&self, spec: DownTrackSpec) -> bool {
+        self.send(Command::AddDownTrack { spec })
+    }
+
+    /// Feeds an existing down-track from another source SSRC of the same
+    /// track (a simulcast layer).
+    pub fn switch_down_track(
+        &self,
+        sink: TransportId,
+        ssrc: u32,
+        source_ssrc: u32,
+        source_pt: u8,
+    ) -> bool {
+        self.send(Command::SwitchDownTrack {
+            sink,
+            ssrc,
+            source_ssrc,
+            source_pt,
+        })
+    }
+
+    /// Stops forwarding to `sink`'s down-track `ssrc`.
+    pub fn remove_down_track(&self, sink: TransportId, ssrc: u32) -> bool {
+        self.send(Command::RemoveDownTrack { sink, ssrc })
+    }
+
+    fn send(&self, cmd: Command) -> bool {
+        let ok = self.sink.broadcast(cmd);
+        if !ok {
+            tracing::warn!(command = ?cmd, "dataplane command ring full");
         }
         ok
     }

@@ -68,6 +68,8 @@ pub struct Participant {
     pub track_changes: Vec<TrackChange>,
     /// The subscriber PC's m-lines, so re-offers keep mids stable.
     pub subscriber_sdp: Option<crate::sdp::SubscriberSession>,
+    /// The tracks it receives, and its side of their negotiation.
+    pub subscriptions: crate::subscription::SubscriberState,
 }
 
 impl Participant {

@@ -22,6 +22,14 @@ pub struct PublishedTrack {
     pub ssrcs: Vec<u32>,
     /// Payload types negotiated on its m-line.
     pub payload_types: Vec<u8>,
+    /// The primary (non-RTX) codec's payload type and fmtp on its m-line.
+    pub primary_pt: Option<u8>,
+    pub codec_fmtp: Option<String>,
+    /// RTX payload types on its m-line (never a forwarding source).
+    pub rtx_pts: Vec<u8>,
+    /// Media (SSRC, payload type) pairs seen in the SDP or in RTP, in the
+    /// order learnt; simulcast layers each add one.
+    pub sources: Vec<(u32, u8)>,
     /// True once its first RTP arrived: then others are told of it.
     pub published: bool,
 }
@@ -112,7 +120,45 @@ impl PublishedTrack {
             mid: None,
             ssrcs: Vec::new(),
             payload_types: Vec::new(),
+            primary_pt: None,
+            codec_fmtp: None,
+            rtx_pts: Vec::new(),
+            sources: Vec::new(),
             published: false,
+        }
+    }
+
+    /// The media SSRC subscribers are fed from: the first source whose
+    /// payload type is the primary codec's, else the first non-RTX one.
+    pub fn source(&self) -> Option<(u32, u8)> {
+        self.sources
+            .iter()
+            .find(|(_, pt)| Some(*pt) == self.primary_pt)
+            .or_else(|| {
+                self.sources
+                    .iter()
+                    .find(|(_, pt)| !self.rtx_pts.contains(pt))
+            })
+            .copied()
+    }
+
+    /// Records a media SSRC and the payload type it carries; RTX is not a
+    /// source. A known SSRC takes the payload type RTP really uses.
+    /// Returns whether the list changed.
+    pub fn add_source(&mut self, ssrc: u32, pt: u8) -> bool {
+        if self.rtx_pts.contains(&pt) {
+            return false;
+        }
+        match self.sources.iter_mut().find(|(s, _)| *s == ssrc) {
+            Some(entry) if entry.1 == pt => false,
+            Some(entry) => {
+                entry.1 = pt;
+                true
+            }
+            None => {
+                self.sources.push((ssrc, pt));
+                true
+            }
         }
     }
 
@@ -168,7 +214,18 @@ pub fn apply_offer(
                     .flat_map(|(s, rtx)| std::iter::once(*s).chain(*rtx))
                     .collect();
                 t.payload_types = m.codecs.iter().map(|c| c.payload_type).collect();
+                t.rtx_pts = m
+                    .codecs
+                    .iter()
+                    .filter(|c| c.is_rtx())
+                    .map(|c| c.payload_type)
+                    .collect();
                 if let Some(c) = m.codecs.iter().find(|c| !c.is_rtx()) {
+                    t.primary_pt = Some(c.payload_type);
+                    t.codec_fmtp = c.fmtp.clone();
+                    for (ssrc, _) in &pm.ssrcs {
+                        t.add_source(*ssrc, c.payload_type);
+                    }
                     t.info.mime_type = c.mime_type(&m.kind);
                     if let Some(first) = t.info.codecs.first_mut() {
                         if first.mime_type.is_empty() {
@@ -208,14 +265,29 @@ pub fn on_rtp_started(tracks: &mut [PublishedTrack], ssrc: u32, pt: u8) -> Optio
             tracks
                 .iter()
                 .position(|t| !t.published && t.mid.is_some() && t.payload_types.contains(&pt))
+        })
+        .or_else(|| {
+            // Another simulcast layer of a published track: only when the
+            // payload type names exactly one track.
+            let mut carrying = tracks.iter().enumerate().filter(|(_, t)| {
+                t.mid.is_some() && t.payload_types.contains(&pt) && !t.rtx_pts.contains(&pt)
+            });
+            let first = carrying.next().map(|(i, _)| i);
+            first.filter(|_| carrying.next().is_none())
         })?;
     let t = tracks.get_mut(idx)?;
     if !t.ssrcs.contains(&ssrc) {
         t.ssrcs.push(ssrc);
     }
+    t.add_source(ssrc, pt);
     if t.published {
         return None;
     }
     t.published = true;
     Some(TrackChange::Published(t.info.clone()))
+}
+
+/// The track that carries `ssrc`, once known.
+pub fn track_of_ssrc(tracks: &[PublishedTrack], ssrc: u32) -> Option<&PublishedTrack> {
+    tracks.iter().find(|t| t.ssrcs.contains(&ssrc))
 }

@@ -159,6 +159,13 @@ pub fn handle_request(
             }));
             set.broadcast_info(sid);
         }
+        Req::Subscription(upd) => {
+            crate::subscription::on_update_subscription(set, media, sid, &upd);
+        }
+        Req::TrackSetting(ts) => {
+            // Accepted; pausing and layer choice come with a later step.
+            tracing::debug!(participant = sid, tracks = ?ts.track_sids, disabled = ts.disabled, "track settings ignored");
+        }
         other => {
             tracing::debug!(participant = sid, request = ?std::mem::discriminant(&other), "signal request not handled yet");
         }

@@ -142,6 +142,7 @@ pub fn join(
         subscriber_sdp: None,
         tracks: Vec::new(),
         track_changes: Vec::new(),
+        subscriptions: Default::default(),
     };
     let set = state.live.entry(&grant.room);
     let mut set = set.lock().unwrap_or_else(|e| e.into_inner());
@@ -150,6 +151,7 @@ pub fn join(
         return Err(JoinError::Full);
     }
     if let Some(old) = set.insert(p) {
+        crate::subscription::on_participant_gone(&mut set, &state.media, &old);
         evict(state, old, proto::DisconnectReason::DuplicateIdentity);
     }
     let others = set.others_info(&sid);
@@ -177,6 +179,8 @@ pub fn join(
         record_joined(state, &grant.room, &me.info());
     }
     tracing::info!(room = %grant.room, participant = %sid, identity = %grant.identity, variant = ?params.variant, "participant joined");
+    // The JoinResponse listed the tracks; the first negotiation carries them.
+    crate::subscription::on_join(&mut set, &sid);
     match params.variant {
         SignalVariant::DualPc => {
             if set.get(&sid).is_some_and(Participant::subscriber_primary) {
@@ -195,6 +199,7 @@ pub fn join(
             }
         }
     }
+    crate::subscription::sync(&mut set, &state.media, &sid);
     Ok(Joined {
         room: grant.room.clone(),
         sid,
@@ -239,6 +244,7 @@ pub fn evict(state: &AppState, p: Participant, reason: proto::DisconnectReason) 
 }
 
 fn release_transports(state: &AppState, p: &Participant) {
+    crate::subscription::stop_all(&state.media, p);
     for t in [&p.publisher_pc, &p.subscriber_pc].into_iter().flatten() {
         state.media.remove(t.id);
     }
@@ -249,6 +255,7 @@ pub fn leave(state: &AppState, room: &str, sid: &str, reason: proto::DisconnectR
     let remaining = state.live.with(room, |set| {
         if let Some(p) = set.take(sid, reason) {
             tracing::info!(%room, participant = %sid, identity = %p.identity, ?reason, "participant left");
+            crate::subscription::on_participant_gone(set, &state.media, &p);
             release_transports(state, &p);
             crate::webhook::on_participant_gone(state, room, p.info());
             // Only the entry of this session: a newer one with the same
@@ -284,7 +291,9 @@ pub fn remove_identity(
 ) -> bool {
     let removed = state.live.with(room, |set| {
         let sid = set.by_identity(identity).map(|p| p.sid.clone())?;
-        set.take(&sid, reason)
+        let p = set.take(&sid, reason)?;
+        crate::subscription::on_participant_gone(set, &state.media, &p);
+        Some(p)
     });
     match removed.flatten() {
         Some(p) => {
@@ -373,6 +382,9 @@ pub fn update_participant(
             p.version += 1;
             let info = p.info();
             set.broadcast_info(&sid);
+            if req.permission.is_some() {
+                crate::subscription::on_permission_changed(set, &state.media, &sid);
+            }
             Some(info)
         })
         .flatten()

@@ -12,6 +12,7 @@ use ringcast_shared::records::DtlsRole;
 use crate::media::{LocalTransport, MediaControl, RemoteDtls, TransportOwner};
 use crate::participant::{ParticipantSet, PcRole};
 use crate::sdp;
+use crate::signal::join_request::SignalVariant;
 
 fn owner(room: &str, sid: &str, pc: PcRole) -> TransportOwner {
     TransportOwner {
@@ -81,10 +82,17 @@ pub fn on_client_offer(
         None => media.create(owner(&p.room, sid, PcRole::Publisher)),
     };
     let local = sdp_local(media, &t);
-    let no_tracks = HashMap::new();
+    // `/rtc/v1`: subscribed tracks ride the client's recvonly m-lines.
+    let send_tracks = match p.variant {
+        SignalVariant::SinglePc => {
+            crate::subscription::before_answer(&mut p.subscriptions, &parsed)
+        }
+        SignalVariant::DualPc => HashMap::new(),
+    };
+    let single_pc = p.variant == SignalVariant::SinglePc;
     let opts = sdp::AnswerOptions {
         enabled_codecs,
-        send_tracks: &no_tracks,
+        send_tracks: &send_tracks,
         ..sdp::AnswerOptions::new(&local, t.id.0, u64::from(p.next_offer_id))
     };
     let answer = sdp::build_answer(&parsed, &opts);
@@ -105,6 +113,13 @@ pub fn on_client_offer(
     p.publisher_pc = Some(t);
     let changes = crate::participant::apply_offer(&mut p.tracks, &answer.media);
     let unpublished = !changes.is_empty();
+    let ended: Vec<String> = changes
+        .iter()
+        .filter_map(|c| match c {
+            crate::participant::TrackChange::Unpublished(info) => Some(info.sid.clone()),
+            crate::participant::TrackChange::Published(_) => None,
+        })
+        .collect();
     p.track_changes.extend(changes);
     if unpublished {
         p.version += 1;
@@ -126,6 +141,12 @@ pub fn on_client_offer(
     if unpublished {
         set.broadcast_info(sid);
     }
+    if single_pc {
+        crate::subscription::after_answer(set, media, sid, &answer.media);
+    }
+    for track_sid in ended {
+        crate::subscription::on_track_unpublished(set, media, sid, &track_sid);
+    }
 }
 
 /// The dual-PC subscriber offer: data channels first, tracks later.
@@ -139,6 +160,7 @@ pub fn send_subscriber_offer(set: &mut ParticipantSet, media: &MediaControl, sid
     let session = p
         .subscriber_sdp
         .get_or_insert_with(|| sdp::SubscriberSession::new(t.id.0));
+    crate::subscription::prepare_offer(&mut p.subscriptions, session, &p.outbox);
     let offer_sdp = session.create_offer(&local);
     let mid_to_track_id = session.mid_to_track_id();
     p.subscriber_pc = Some(t);
@@ -190,4 +212,5 @@ pub fn on_client_answer(
             fingerprint: remote.fingerprint,
         },
     );
+    crate::subscription::on_subscriber_answer(set, media, sid);
 }

@@ -39,10 +39,33 @@ pub fn on_event(state: &AppState, ev: Event) {
         } => {
             let published = state.live.with(&owner.room, |set| {
                 let p = set.get_mut(&owner.participant_sid)?;
-                let change = crate::participant::on_rtp_started(&mut p.tracks, ssrc, payload_type)?;
+                let source_before =
+                    crate::participant::track_of_ssrc(&p.tracks, ssrc).and_then(|t| t.source());
+                let change = crate::participant::on_rtp_started(&mut p.tracks, ssrc, payload_type);
+                let track = crate::participant::track_of_ssrc(&p.tracks, ssrc)
+                    .map(|t| (t.info.sid.clone(), t.source()));
+                let Some(change) = change else {
+                    // A known track: a new layer or its first source.
+                    if let Some((track_sid, source)) = track {
+                        if source != source_before {
+                            crate::subscription::on_source_changed(set, &state.media, &track_sid);
+                        }
+                    }
+                    return None;
+                };
                 p.version += 1;
                 p.track_changes.push(change);
+                // The update naming the track goes out before any SDP
+                // carrying it (LIVEKIT_PROTOCOL.md 4.4).
                 set.broadcast_info(&owner.participant_sid);
+                if let Some((track_sid, _)) = track {
+                    crate::subscription::on_track_published(
+                        set,
+                        &state.media,
+                        &owner.participant_sid,
+                        &track_sid,
+                    );
+                }
                 Some(())
             });
             if published.flatten().is_some() {

@@ -215,6 +215,7 @@ pub fn call(
             let req: proto::UpdateSubscriptionsRequest = decode(enc, body)?;
             require_admin(claims, &req.room)?;
             participant(state, &req.room, &req.identity)?;
+            crate::subscription::update_subscriptions(state, &req);
             Ok(encode(enc, &proto::UpdateSubscriptionsResponse {}))
         }
         Method::SendData => {
