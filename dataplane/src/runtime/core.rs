@@ -217,6 +217,7 @@ impl WorkerCore {
             }
             self.backlog.pop_front();
         }
+        self.pump_data(now, &mut *out);
         let mut sink = Sink {
             out,
             events: &mut self.events,
@@ -238,7 +239,6 @@ impl WorkerCore {
         }
         self.forwarder.on_tick(now, &mut self.transports, &mut sink);
         self.transports.handle_timeouts(now, &mut sink);
-        self.pump_data(now, sink.out);
         if let Some(stats) = self.stats.as_mut() {
             let core = CoreCounters {
                 transports: self.transports.counters,

@@ -94,12 +94,7 @@ impl DataCounters {
 
 impl DataUp {
     /// A whole message from `from`'s channel of `kind`.
-    pub fn deliver(
-        &mut self,
-        from: TransportId,
-        kind: ChannelKind,
-        payload: &[u8],
-    ) {
+    pub fn deliver(&mut self, from: TransportId, kind: ChannelKind, payload: &[u8]) {
         let counters = &mut self.counters;
         let rec = match DataRecord::new(from, kind, payload) {
             Ok(r) => r,
