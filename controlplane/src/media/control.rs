@@ -18,6 +18,17 @@ pub struct TransportOwner {
     pub pc: PcRole,
 }
 
+/// Header-extension ids negotiated on one transport (0 = none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RtpExtensionIds {
+    pub audio_level: u8,
+    pub mid: u8,
+    pub rid: u8,
+    pub repaired_rid: u8,
+    pub transport_cc: u8,
+    pub abs_send_time: u8,
+}
+
 /// A transport as the signaling session holds it.
 #[derive(Debug, Clone)]
 pub struct LocalTransport {
@@ -172,6 +183,20 @@ impl MediaControl {
             ssrc,
             source_ssrc,
             source_pt,
+        })
+    }
+
+    /// Tells the dataplane which header-extension ids the peer negotiated
+    /// on transport `id` (audio level feeds speaker detection).
+    pub fn set_rtp_extensions(&self, id: TransportId, ids: RtpExtensionIds) -> bool {
+        self.send(Command::SetRtpExtensions {
+            id,
+            audio_level: ids.audio_level,
+            mid: ids.mid,
+            rid: ids.rid,
+            repaired_rid: ids.repaired_rid,
+            transport_cc: ids.transport_cc,
+            abs_send_time: ids.abs_send_time,
         })
     }
 

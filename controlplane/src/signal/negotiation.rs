@@ -64,6 +64,27 @@ fn trickle_candidates(
     }
 }
 
+/// The extension ids of an answer (BUNDLE: one id per URI on the transport).
+fn extension_ids(media: &[sdp::NegotiatedMedia]) -> crate::media::RtpExtensionIds {
+    let find = |uri: &str| {
+        media
+            .iter()
+            .flat_map(|m| m.extmaps.iter())
+            .find(|e| e.uri == uri)
+            .and_then(|e| u8::try_from(e.id).ok())
+            .unwrap_or(0)
+    };
+    use sdp::extensions as x;
+    crate::media::RtpExtensionIds {
+        audio_level: find(x::AUDIO_LEVEL),
+        mid: find(x::MID),
+        rid: find(x::RID),
+        repaired_rid: find(x::REPAIRED_RID),
+        transport_cc: find(x::TRANSPORT_CC),
+        abs_send_time: find(x::ABS_SEND_TIME),
+    }
+}
+
 /// The client offered on its publisher (or single) PC: answer it.
 pub fn on_client_offer(
     set: &mut ParticipantSet,
@@ -110,6 +131,7 @@ pub fn on_client_offer(
         fingerprint: answer.remote.fingerprint,
     };
     media.install(&mut t, remote);
+    media.set_rtp_extensions(t.id, extension_ids(&answer.media));
     p.publisher_pc = Some(t);
     let changes = crate::participant::apply_offer(&mut p.tracks, &answer.media);
     let unpublished = !changes.is_empty();
