@@ -1,0 +1,560 @@
+//! Subscriptions driven in memory, end to end through the signaling code:
+//! a publisher's track is published by its first RTP, others are subscribed
+//! (auto, at join, or by hand), their SDP catches up (single PC: a
+//! `MediaSectionsRequirement` then our answer on a recvonly m-line; dual PC:
+//! a subscriber offer, one at a time) and the dataplane is programmed with
+//! `AddDownTrack` only after the client has the SDP. A recording
+//! `CommandSink` shows what the workers would be told.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use livekit_protocol as proto;
+use proto::signal_request::Message as Req;
+use proto::signal_response::Message as Resp;
+use ringcast_controlplane::auth::{Claims, VideoGrant};
+use ringcast_controlplane::config::Config;
+use ringcast_controlplane::http::JoinGrant;
+use ringcast_controlplane::media::{CommandSink, LocalMediaParams, MediaControl};
+use ringcast_controlplane::participant::{OutboxRx, Outgoing};
+use ringcast_controlplane::server::AppState;
+use ringcast_controlplane::signal::dispatch;
+use ringcast_controlplane::signal::join_request::{from_v0_query, ConnectParams, SignalVariant};
+use ringcast_controlplane::signal::lobby::{self, Joined};
+use ringcast_controlplane::signal::transport_events;
+use ringcast_shared::records::{Command, Event, MediaKind, TransportId};
+
+const ROOM: &str = "sub-room";
+
+#[derive(Clone, Default)]
+struct Recording(Arc<Mutex<Vec<Command>>>);
+
+impl CommandSink for Recording {
+    fn broadcast(&self, cmd: Command) -> bool {
+        self.0.lock().unwrap().push(cmd);
+        true
+    }
+}
+
+impl Recording {
+    fn take(&self) -> Vec<Command> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+fn setup() -> (AppState, Recording) {
+    let rec = Recording::default();
+    let params = LocalMediaParams {
+        fingerprint: [7; 32],
+        ips: vec!["127.0.0.1".parse().unwrap()],
+        port: 7882,
+    };
+    let media = MediaControl::new(Box::new(rec.clone()), params);
+    (AppState::with_media(Config::default(), media), rec)
+}
+
+fn grant(identity: &str, can_subscribe: bool) -> JoinGrant {
+    JoinGrant {
+        claims: Claims {
+            sub: identity.into(),
+            video: Some(VideoGrant {
+                room_join: true,
+                room: ROOM.into(),
+                can_subscribe: Some(can_subscribe),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        room: ROOM.into(),
+        identity: identity.into(),
+    }
+}
+
+fn params(variant: SignalVariant, offer: Option<String>) -> ConnectParams {
+    let mut q = HashMap::new();
+    q.insert("protocol".to_string(), "17".to_string());
+    let mut p = from_v0_query(&q);
+    p.variant = variant;
+    p.publisher_offer = offer.map(|sdp| proto::SessionDescription {
+        r#type: "offer".into(),
+        sdp,
+        id: 1,
+        ..Default::default()
+    });
+    p
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/sdp/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The single-PC Chrome offer: 3+3 recvonly m-lines and (mid 7) a
+/// sendonly microphone with SSRC 3735928559.
+const CHROME_MIC_CID: &str = "7c0a5d5e-1e0b-4a39-9f3e-2b1f4c6d8e90";
+const CHROME_MIC_SSRC: u32 = 3735928559;
+
+/// The same offer without the client's own track: a pure receiver.
+fn receiver_offer() -> String {
+    let full = fixture("chrome_single_pc_offer.sdp");
+    let cut = full.rfind("m=audio").unwrap();
+    full[..cut].replace(" 7\r\n", "\r\n")
+}
+
+fn drain(rx: &mut OutboxRx) -> Vec<Resp> {
+    std::iter::from_fn(|| rx.try_recv())
+        .filter_map(|o| match o {
+            Outgoing::Signal(s) => s.message,
+            Outgoing::Close => None,
+        })
+        .collect()
+}
+
+fn request(state: &AppState, sid: &str, msg: Req) {
+    let codecs = lobby::enabled_codecs(state);
+    lobby::with_room(state, ROOM, |set| {
+        dispatch::handle_request(
+            set,
+            &state.media,
+            &codecs,
+            sid,
+            proto::SignalRequest { message: Some(msg) },
+        )
+    });
+}
+
+fn offer(state: &AppState, sid: &str, sdp: String, id: u32) {
+    request(
+        state,
+        sid,
+        Req::Offer(proto::SessionDescription {
+            r#type: "offer".into(),
+            sdp,
+            id,
+            ..Default::default()
+        }),
+    );
+}
+
+fn answer(state: &AppState, sid: &str) {
+    request(
+        state,
+        sid,
+        Req::Answer(proto::SessionDescription {
+            r#type: "answer".into(),
+            sdp: fixture("chrome_subscriber_answer.sdp"),
+            id: 1,
+            ..Default::default()
+        }),
+    );
+}
+
+fn transport(state: &AppState, sid: &str, subscriber_pc: bool) -> TransportId {
+    lobby::with_room(state, ROOM, |set| {
+        let p = set.get(sid).unwrap();
+        let t = if subscriber_pc {
+            &p.subscriber_pc
+        } else {
+            &p.publisher_pc
+        };
+        t.as_ref().unwrap().id
+    })
+    .unwrap()
+}
+
+fn add_track(state: &AppState, sid: &str, cid: &str, kind: proto::TrackType) -> String {
+    request(
+        state,
+        sid,
+        Req::AddTrack(proto::AddTrackRequest {
+            cid: cid.into(),
+            name: "mic".into(),
+            r#type: kind as i32,
+            source: proto::TrackSource::Microphone as i32,
+            ..Default::default()
+        }),
+    );
+    lobby::with_room(state, ROOM, |set| {
+        let p = set.get(sid).unwrap();
+        p.tracks.iter().find(|t| t.cid == cid).unwrap().info.sid.clone()
+    })
+    .unwrap()
+}
+
+fn rtp_started(state: &AppState, id: TransportId, ssrc: u32, pt: u8) {
+    transport_events::on_event(
+        state,
+        Event::RtpStarted {
+            id,
+            ssrc,
+            payload_type: pt,
+        },
+    );
+}
+
+/// alice (single PC) publishes the Chrome microphone; returns its track sid
+/// and her transport.
+fn alice_publishes_mic(state: &AppState, alice: &mut Joined) -> (String, TransportId) {
+    let track = add_track(state, &alice.sid, CHROME_MIC_CID, proto::TrackType::Audio);
+    offer(state, &alice.sid, fixture("chrome_single_pc_offer.sdp"), 2);
+    let t = transport(state, &alice.sid, false);
+    drain(&mut alice.outbox_rx);
+    rtp_started(state, t, CHROME_MIC_SSRC, 111);
+    (track, t)
+}
+
+fn down_tracks(cmds: &[Command]) -> Vec<ringcast_shared::records::DownTrackSpec> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::AddDownTrack { spec } => Some(*spec),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ssrc_of(sdp: &str, track: &str) -> u32 {
+    let line = sdp
+        .lines()
+        .find(|l| l.starts_with("a=ssrc:") && l.ends_with(&format!(" {track}")))
+        .unwrap_or_else(|| panic!("no a=ssrc line for {track} in\n{sdp}"));
+    line["a=ssrc:".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn single_pc_subscriber_is_asked_to_reoffer_then_answered_sendonly_then_programmed() {
+    let (state, rec) = setup();
+    let mut alice = lobby::join(&state, &grant("alice", true), params(SignalVariant::SinglePc, None)).unwrap();
+    let mut bob = lobby::join(
+        &state,
+        &grant("bob", true),
+        params(SignalVariant::SinglePc, Some(receiver_offer())),
+    )
+    .unwrap();
+    drain(&mut bob.outbox_rx);
+    let (track, alice_t) = alice_publishes_mic(&state, &mut alice);
+    let bob_t = transport(&state, &bob.sid, false);
+
+    // The update naming the track comes first, then the request to re-offer.
+    let msgs = drain(&mut bob.outbox_rx);
+    let upd = msgs
+        .iter()
+        .position(|m| matches!(m, Resp::Update(u) if u.participants.iter().any(|p| p.tracks.iter().any(|t| t.sid == track))))
+        .expect("bob hears of the track");
+    let req = msgs
+        .iter()
+        .position(|m| matches!(m, Resp::MediaSectionsRequirement(r) if r.num_audios == 0 && r.num_videos == 0))
+        .unwrap_or_else(|| panic!("a {{0,0}} re-offer request: {msgs:?}"));
+    assert!(upd < req);
+    assert!(
+        down_tracks(&rec.take()).is_empty(),
+        "nothing is forwarded before the client has the SDP"
+    );
+
+    offer(&state, &bob.sid, receiver_offer(), 5);
+    let msgs = drain(&mut bob.outbox_rx);
+    let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
+        panic!("{msgs:?}")
+    };
+    assert_eq!(ans.mid_to_track_id.get("1"), Some(&track), "first audio slot");
+    let mline = ans.sdp.split("m=").find(|m| m.contains("a=mid:1\r\n")).unwrap();
+    assert!(mline.contains("a=sendonly"), "{mline}");
+    assert!(mline.contains(&format!("a=msid:{}|{track} {track}", alice.sid)));
+    let ssrc = ssrc_of(&ans.sdp, &track);
+    assert_ne!(ssrc, 0);
+
+    let specs = down_tracks(&rec.take());
+    assert_eq!(specs.len(), 1, "{specs:?}");
+    let s = specs[0];
+    assert_eq!((s.source, s.source_ssrc, s.source_pt), (alice_t, CHROME_MIC_SSRC, 111));
+    assert_eq!((s.sink, s.ssrc, s.payload_type, s.kind), (bob_t, ssrc, 111, MediaKind::Audio));
+
+    // The publisher hears of the first subscription, once.
+    let alice_msgs = drain(&mut alice.outbox_rx);
+    let subscribed: Vec<_> = alice_msgs
+        .iter()
+        .filter_map(|m| match m {
+            Resp::TrackSubscribed(t) => Some(t.track_sid.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(subscribed, [track.clone()]);
+
+    // A late joiner gets the track in its very first answer.
+    let mut carol = lobby::join(
+        &state,
+        &grant("carol", true),
+        params(SignalVariant::SinglePc, Some(receiver_offer())),
+    )
+    .unwrap();
+    let msgs = drain(&mut carol.outbox_rx);
+    let join_at = msgs.iter().position(|m| matches!(m, Resp::Join(_))).unwrap();
+    let ans_at = msgs.iter().position(|m| matches!(m, Resp::Answer(_))).unwrap();
+    assert!(join_at < ans_at);
+    let Resp::Answer(ans) = &msgs[ans_at] else { unreachable!() };
+    assert_eq!(ans.mid_to_track_id.get("1"), Some(&track));
+    let specs = down_tracks(&rec.take());
+    assert_eq!(specs.len(), 1);
+    assert_eq!(specs[0].sink, transport(&state, &carol.sid, false));
+    assert!(
+        !drain(&mut alice.outbox_rx).iter().any(|m| matches!(m, Resp::TrackSubscribed(_))),
+        "TrackSubscribed only the first time"
+    );
+}
+
+#[tokio::test]
+async fn can_subscribe_false_gets_no_subscription() {
+    let (state, rec) = setup();
+    let mut alice = lobby::join(&state, &grant("alice", true), params(SignalVariant::SinglePc, None)).unwrap();
+    let mut dave = lobby::join(
+        &state,
+        &grant("dave", false),
+        params(SignalVariant::SinglePc, Some(receiver_offer())),
+    )
+    .unwrap();
+    drain(&mut dave.outbox_rx);
+    let (track, _) = alice_publishes_mic(&state, &mut alice);
+    let msgs = drain(&mut dave.outbox_rx);
+    assert!(msgs.iter().any(|m| matches!(m, Resp::Update(_))), "dave still sees the track");
+    assert!(
+        !msgs.iter().any(|m| matches!(m, Resp::MediaSectionsRequirement(_))),
+        "{msgs:?}"
+    );
+    // Asking by hand does not work either.
+    request(
+        &state,
+        &dave.sid,
+        Req::Subscription(proto::UpdateSubscription {
+            track_sids: vec![track.clone()],
+            subscribe: true,
+            participant_tracks: vec![],
+        }),
+    );
+    offer(&state, &dave.sid, receiver_offer(), 3);
+    let msgs = drain(&mut dave.outbox_rx);
+    let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
+        panic!("{msgs:?}")
+    };
+    assert!(ans.mid_to_track_id.is_empty());
+    assert!(!ans.sdp.contains("a=sendonly"));
+    assert!(down_tracks(&rec.take()).is_empty());
+    // A newcomer without the grant is not subscribed at join either.
+    let mut fay = lobby::join(
+        &state,
+        &grant("fay", false),
+        params(SignalVariant::SinglePc, Some(receiver_offer())),
+    )
+    .unwrap();
+    let msgs = drain(&mut fay.outbox_rx);
+    let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
+        panic!("{msgs:?}")
+    };
+    assert!(ans.mid_to_track_id.is_empty());
+    assert!(down_tracks(&rec.take()).is_empty());
+}
+
+#[tokio::test]
+async fn update_subscription_unsubscribes_resubscribes_and_reports_unknown_tracks() {
+    let (state, rec) = setup();
+    let mut alice = lobby::join(&state, &grant("alice", true), params(SignalVariant::SinglePc, None)).unwrap();
+    let mut bob = lobby::join(
+        &state,
+        &grant("bob", true),
+        params(SignalVariant::SinglePc, Some(receiver_offer())),
+    )
+    .unwrap();
+    let (track, _) = alice_publishes_mic(&state, &mut alice);
+    offer(&state, &bob.sid, receiver_offer(), 5);
+    let bob_t = transport(&state, &bob.sid, false);
+    drain(&mut bob.outbox_rx);
+    let programmed = down_tracks(&rec.take());
+    assert_eq!(programmed.len(), 1);
+    let ssrc = programmed[0].ssrc;
+
+    // Unsubscribe through participant_tracks: forwarding stops at once and a
+    // re-offer is asked so the m-line can be answered inactive.
+    request(
+        &state,
+        &bob.sid,
+        Req::Subscription(proto::UpdateSubscription {
+            track_sids: vec![],
+            subscribe: false,
+            participant_tracks: vec![proto::ParticipantTracks {
+                participant_sid: alice.sid.clone(),
+                track_sids: vec![track.clone()],
+            }],
+        }),
+    );
+    assert_eq!(rec.take(), [Command::RemoveDownTrack { sink: bob_t, ssrc }]);
+    let msgs = drain(&mut bob.outbox_rx);
+    assert!(
+        msgs.iter().any(|m| matches!(m, Resp::MediaSectionsRequirement(r) if r.num_audios == 0 && r.num_videos == 0)),
+        "{msgs:?}"
+    );
+    offer(&state, &bob.sid, receiver_offer(), 6);
+    let msgs = drain(&mut bob.outbox_rx);
+    let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
+        panic!("{msgs:?}")
+    };
+    assert!(ans.mid_to_track_id.is_empty());
+    assert!(!ans.sdp.contains(&track));
+
+    // An unknown track is refused with SE_TRACK_NOTFOUND; a known one is
+    // subscribed again (a fresh SSRC, programmed after the answer).
+    request(
+        &state,
+        &bob.sid,
+        Req::Subscription(proto::UpdateSubscription {
+            track_sids: vec!["TR_nope".into(), track.clone()],
+            subscribe: true,
+            participant_tracks: vec![],
+        }),
+    );
+    let msgs = drain(&mut bob.outbox_rx);
+    assert!(msgs.iter().any(|m| matches!(m, Resp::SubscriptionResponse(r)
+        if r.track_sid == "TR_nope" && r.err == proto::SubscriptionError::SeTrackNotfound as i32)));
+    assert!(msgs.iter().any(|m| matches!(m, Resp::MediaSectionsRequirement(_))));
+    offer(&state, &bob.sid, receiver_offer(), 7);
+    let msgs = drain(&mut bob.outbox_rx);
+    let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
+        panic!("{msgs:?}")
+    };
+    assert_eq!(ans.mid_to_track_id.values().collect::<Vec<_>>(), [&track]);
+    let again = down_tracks(&rec.take());
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].ssrc, ssrc_of(&ans.sdp, &track));
+}
+
+#[tokio::test]
+async fn more_subscriptions_than_mlines_ask_for_more_mlines() {
+    let (state, _rec) = setup();
+    // Four publishers of one microphone each; bob has three audio m-lines.
+    let mut pubs = Vec::new();
+    for name in ["p1", "p2", "p3", "p4"] {
+        let mut p = lobby::join(&state, &grant(name, true), params(SignalVariant::SinglePc, None)).unwrap();
+        alice_publishes_mic(&state, &mut p);
+        pubs.push(p);
+    }
+    let mut bob = lobby::join(
+        &state,
+        &grant("bob", true),
+        params(SignalVariant::SinglePc, Some(receiver_offer())),
+    )
+    .unwrap();
+    let msgs = drain(&mut bob.outbox_rx);
+    let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
+        panic!("{msgs:?}")
+    };
+    assert_eq!(ans.mid_to_track_id.len(), 3, "three slots filled");
+    let req = msgs
+        .iter()
+        .find_map(|m| match m {
+            Resp::MediaSectionsRequirement(r) => Some(*r),
+            _ => None,
+        })
+        .expect("more m-lines asked for");
+    assert_eq!((req.num_audios, req.num_videos), (1, 0));
+
+    // The client re-offers with one more recvonly audio m-line (mid 8).
+    let extra = receiver_offer().replace("a=group:BUNDLE 0 1 2 3 4 5 6", "a=group:BUNDLE 0 1 2 3 4 5 6 8");
+    let audio = {
+        let start = extra.find("m=audio").unwrap();
+        let end = extra[start + 1..].find("m=").unwrap() + start + 1;
+        extra[start..end].replace("a=mid:1\r\n", "a=mid:8\r\n")
+    };
+    offer(&state, &bob.sid, format!("{extra}{audio}"), 9);
+    let msgs = drain(&mut bob.outbox_rx);
+    let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
+        panic!("{msgs:?}")
+    };
+    assert_eq!(ans.mid_to_track_id.len(), 4);
+    assert!(ans.mid_to_track_id.contains_key("8"));
+    assert!(!msgs.iter().any(|m| matches!(m, Resp::MediaSectionsRequirement(_))));
+}
+
+#[tokio::test]
+async fn dual_pc_subscriber_offer_waits_for_the_answer_and_programs_after_it() {
+    let (state, rec) = setup();
+    let mut alice = lobby::join(&state, &grant("alice", true), params(SignalVariant::DualPc, None)).unwrap();
+    let mut bob = lobby::join(&state, &grant("bob", true), params(SignalVariant::DualPc, None)).unwrap();
+    let first = drain(&mut bob.outbox_rx);
+    assert!(first.iter().any(|m| matches!(m, Resp::Offer(_))), "data-only first offer");
+
+    // alice publishes the Python SDK's microphone on her publisher PC.
+    let track = add_track(&state, &alice.sid, "TR_AMkRr3pQpHrV", proto::TrackType::Audio);
+    offer(&state, &alice.sid, fixture("libwebrtc_python_offer.sdp"), 1);
+    let alice_t = transport(&state, &alice.sid, false);
+    drain(&mut alice.outbox_rx);
+    rtp_started(&state, alice_t, 1829385521, 111);
+
+    // bob's first offer is still out: no second offer yet.
+    let msgs = drain(&mut bob.outbox_rx);
+    assert!(msgs.iter().any(|m| matches!(m, Resp::Update(_))));
+    assert!(!msgs.iter().any(|m| matches!(m, Resp::Offer(_))), "{msgs:?}");
+
+    answer(&state, &bob.sid);
+    let msgs = drain(&mut bob.outbox_rx);
+    let Some(Resp::Offer(off)) = msgs.iter().find(|m| matches!(m, Resp::Offer(_))) else {
+        panic!("the track goes out once the first offer is answered: {msgs:?}")
+    };
+    assert_eq!(off.mid_to_track_id.values().collect::<Vec<_>>(), [&track]);
+    assert!(off.sdp.contains(&format!("a=msid:{}|{track} {track}", alice.sid)));
+    let ssrc = ssrc_of(&off.sdp, &track);
+    assert!(down_tracks(&rec.take()).is_empty(), "not before the answer");
+
+    answer(&state, &bob.sid);
+    let specs = down_tracks(&rec.take());
+    assert_eq!(specs.len(), 1);
+    let s = specs[0];
+    assert_eq!((s.source, s.source_ssrc, s.source_pt), (alice_t, 1829385521, 111));
+    assert_eq!(s.sink, transport(&state, &bob.sid, true));
+    assert_eq!((s.ssrc, s.payload_type), (ssrc, 111), "the PT our offer wrote for opus");
+
+    // alice leaves: the subscription ends, forwarding stops, bob gets a
+    // re-offer without the track.
+    lobby::leave(&state, ROOM, &alice.sid, proto::DisconnectReason::ClientInitiated);
+    let cmds = rec.take();
+    assert!(cmds.contains(&Command::RemoveDownTrack { sink: s.sink, ssrc }), "{cmds:?}");
+    let msgs = drain(&mut bob.outbox_rx);
+    let Some(Resp::Offer(off)) = msgs.iter().find(|m| matches!(m, Resp::Offer(_))) else {
+        panic!("{msgs:?}")
+    };
+    assert!(off.mid_to_track_id.is_empty());
+    assert!(!off.sdp.contains(&track));
+}
+
+#[tokio::test]
+async fn later_simulcast_layer_is_listed_without_a_second_down_track() {
+    // A rid-simulcast video has no SSRC in SDP: its first RTP publishes it
+    // and becomes the source; another layer's SSRC is only listed.
+    let (state, rec) = setup();
+    let mut alice = lobby::join(&state, &grant("alice", true), params(SignalVariant::DualPc, None)).unwrap();
+    let mut bob = lobby::join(&state, &grant("bob", true), params(SignalVariant::DualPc, None)).unwrap();
+    answer(&state, &bob.sid);
+    let track = add_track(&state, &alice.sid, "TR_VCw8ZkTgJb3L", proto::TrackType::Video);
+    offer(&state, &alice.sid, fixture("libwebrtc_python_offer.sdp"), 1);
+    let alice_t = transport(&state, &alice.sid, false);
+    drain(&mut alice.outbox_rx);
+    rtp_started(&state, alice_t, 1111, 96);
+    drain(&mut bob.outbox_rx);
+    answer(&state, &bob.sid);
+    let specs = down_tracks(&rec.take());
+    assert_eq!(specs.len(), 1);
+    assert_eq!((specs[0].source_ssrc, specs[0].source_pt, specs[0].kind), (1111, 96, MediaKind::Video));
+    // Another simulcast layer starts: listed, no switch, no second down-track.
+    rtp_started(&state, alice_t, 2222, 96);
+    assert!(rec.take().is_empty());
+    let sources = lobby::with_room(&state, ROOM, |set| {
+        let p = set.get(&alice.sid).unwrap();
+        p.tracks.iter().find(|t| t.info.sid == track).unwrap().sources.clone()
+    })
+    .unwrap();
+    assert_eq!(sources, [(1111, 96), (2222, 96)]);
+}
