@@ -584,3 +584,57 @@ fn tampered_srtp_is_dropped_and_counted() {
     assert_eq!(w.core.counters().srtp_failed, 2);
     let _ = &mut publisher;
 }
+
+#[test]
+fn a_publisher_moving_to_a_5_tuple_of_another_worker_keeps_flowing() {
+    let (now, mut ws, mut publisher, mut subscriber, _) = setup(2);
+    let mut out = Out::default();
+    for w in ws.iter_mut() {
+        w.command(
+            now,
+            spec(
+                AUDIO_SSRC,
+                111,
+                OUT_AUDIO_SSRC,
+                111,
+                MediaKind::Audio,
+                CodecId::Opus,
+            ),
+            &mut out,
+        );
+    }
+    // Worker 0 runs the publisher's DTLS; worker 1 learns that.
+    ws[1].core.on_tick(now, &mut out);
+    // The client switches to another local address; the kernel hashes the
+    // new 5-tuple to worker 1, which hands everything to worker 0.
+    publisher.addr = SocketAddr::from(([198, 51, 100, 7], 40100));
+    let user = format!("srv{}:{}", publisher.ufrag, publisher.ufrag);
+    let mut check = ice_support::Req::new(&user, "serverpassword0123456789abcdef")
+        .nominate()
+        .txid([9; 12])
+        .encode();
+    ws[1]
+        .core
+        .on_datagram(now, publisher.addr, &mut check, &mut out);
+    assert_eq!(ws[1].core.redirected, 1);
+    ws[0].core.on_tick(now, &mut out);
+    let answered = out
+        .0
+        .iter()
+        .filter(|(to, p)| *to == publisher.addr && p.first() == Some(&1))
+        .count();
+    assert_eq!(answered, 1, "the owner answers the check on the new path");
+    ws[1].core.on_tick(now, &mut out);
+    let p = rtp_packet(AUDIO_SSRC, 111, 7, 960, &[7; 80], None);
+    publisher.send_rtp(now, &mut ws[1], &p, &mut out);
+    assert_eq!(ws[1].core.redirected, 2);
+    ws[0].core.on_tick(now, &mut out); // decrypts, copies to worker 1
+    ws[1].core.on_tick(now, &mut out); // encrypts for the subscriber
+    let (got, _) = subscriber.take(&mut out);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        RtpHeader::parse(&got[0]).unwrap().payload(&got[0]),
+        &[7; 80][..]
+    );
+    assert_eq!(ws[1].core.counters().srtp_failed, 0);
+}

@@ -1,8 +1,13 @@
 //! What workers hand each other through their SPSC rings: one plaintext
-//! copy of a packet whose subscribers live on the other worker, or a
-//! keyframe request for a publisher that lives there.
+//! copy of a packet whose subscribers live on the other worker, a keyframe
+//! request for a publisher that lives there, and — because a client may
+//! move to another 5-tuple that the kernel hashes to another worker — the
+//! claim of a transport by the worker that runs its DTLS, and raw datagrams
+//! redirected to that worker.
 
-use ringcast_shared::records::TransportId;
+use std::net::SocketAddr;
+
+use ringcast_shared::records::{TransportId, WireAddr};
 
 use super::cache::MAX_PACKET;
 
@@ -17,6 +22,12 @@ pub enum CrossKind {
     Rtp = 0,
     /// The other side wants a keyframe of `source`'s `ssrc`.
     KeyframeRequest = 1,
+    /// `data[..len]` is a datagram from `addr` that belongs to a transport
+    /// this worker owns.
+    Datagram = 2,
+    /// Worker `ssrc` owns transport `source` and bound `addr` to it:
+    /// datagrams from `addr` go there.
+    Claim = 3,
 }
 
 /// One fixed-size ring record (no pointers: copied into the slot).
@@ -26,6 +37,7 @@ pub struct CrossPacket {
     pub kind: CrossKind,
     pub source: TransportId,
     pub ssrc: u32,
+    pub addr: WireAddr,
     pub len: u16,
     pub data: [u8; MAX_PACKET],
 }
@@ -47,9 +59,28 @@ impl CrossPacket {
             kind: CrossKind::KeyframeRequest,
             source,
             ssrc,
+            addr: WireAddr {
+                family: 4,
+                port: 0,
+                ip: [0; 16],
+            },
             len: 0,
             data: [0; MAX_PACKET],
         }
+    }
+
+    pub fn datagram(from: SocketAddr, pkt: &[u8]) -> Option<Self> {
+        let mut c = Self::rtp(TransportId(0), pkt)?;
+        c.kind = CrossKind::Datagram;
+        c.addr = WireAddr::from(from);
+        Some(c)
+    }
+
+    pub fn claim(id: TransportId, owner: u16, addr: SocketAddr) -> Self {
+        let mut c = Self::keyframe_request(id, u32::from(owner));
+        c.kind = CrossKind::Claim;
+        c.addr = WireAddr::from(addr);
+        c
     }
 
     pub fn payload(&self) -> &[u8] {

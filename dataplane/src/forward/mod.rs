@@ -99,6 +99,7 @@ pub struct Forwarder {
     peers: Vec<Producer<CrossPacket>>,
     inbox: Vec<Consumer<CrossPacket>>,
     scratch: Box<[u8; SCRATCH]>,
+    worker: u16,
     pub counters: ForwardCounters,
 }
 
@@ -123,7 +124,38 @@ impl Forwarder {
             peers,
             inbox,
             scratch: Box::new([0; SCRATCH]),
+            worker: 0,
             counters: ForwardCounters::default(),
+        }
+    }
+
+    /// This forwarder's worker index (peers are every other index in order).
+    pub fn set_worker(&mut self, worker: u16) {
+        self.worker = worker;
+    }
+
+    /// Hands `pkt` to worker `to`; false if it is unknown or its ring is full.
+    pub fn send_to_worker(&mut self, to: u16, pkt: &CrossPacket) -> bool {
+        if to == self.worker {
+            return false;
+        }
+        let pos = if to < self.worker { to } else { to - 1 };
+        let ok = self
+            .peers
+            .get_mut(usize::from(pos))
+            .is_some_and(|p| p.try_push(*pkt).is_ok());
+        if !ok {
+            self.counters.cross_full += 1;
+        }
+        ok
+    }
+
+    /// Hands `pkt` to every other worker.
+    pub fn send_to_all(&mut self, pkt: &CrossPacket) {
+        for p in self.peers.iter_mut() {
+            if p.try_push(*pkt).is_err() {
+                self.counters.cross_full += 1;
+            }
         }
     }
 
@@ -529,18 +561,25 @@ impl Forwarder {
 
     /// Once per loop turn: packets and requests from other workers, and the
     /// audio-level window.
+    /// Redirected datagrams and ownership claims are left in `deferred`
+    /// (up to its capacity) for the worker, which owns the transports.
     pub fn on_tick(
         &mut self,
         now: Instant,
         transports: &mut TransportSet,
         sink: &mut dyn TransportSink,
+        deferred: &mut Vec<CrossPacket>,
     ) {
         for p in 0..self.inbox.len() {
             for _ in 0..CROSS_PER_TURN {
+                if deferred.len() >= deferred.capacity() {
+                    break;
+                }
                 let Some(rec) = self.inbox.get_mut(p).and_then(Consumer::try_pop) else {
                     break;
                 };
                 match rec.kind {
+                    CrossKind::Datagram | CrossKind::Claim => deferred.push(rec),
                     CrossKind::Rtp => {
                         self.on_rtp(now, rec.source, rec.payload(), true, transports, sink)
                     }

@@ -8,7 +8,7 @@ use ringcast_shared::ring::{Consumer, Producer};
 
 use crate::demux::PacketKind;
 use crate::dtls::DtlsCertificate;
-use crate::forward::{CrossPacket, ForwardCounters, Forwarder};
+use crate::forward::{CrossKind, CrossPacket, ForwardCounters, Forwarder};
 use crate::transport::{TransportCounters, TransportSet, TransportSink};
 
 use super::data_path::{data_path, DataCounters, DataDown, DataUp};
@@ -41,6 +41,10 @@ pub struct WorkerCore {
     /// Data-channel messages to and from the control plane, if attached.
     data_up: Option<DataUp>,
     data_down: Option<DataDown>,
+    /// Datagrams and claims other workers handed over, handled each turn.
+    deferred: Vec<CrossPacket>,
+    /// Datagrams redirected to the worker that owns their transport.
+    pub redirected: u64,
 }
 
 /// Datagrams the core wants sent, collected during one call.
@@ -96,6 +100,8 @@ impl WorkerCore {
             stats: None,
             data_up: None,
             data_down: None,
+            deferred: Vec::with_capacity(256),
+            redirected: 0,
         }
     }
 
@@ -149,6 +155,7 @@ impl WorkerCore {
         inbox: Vec<Consumer<CrossPacket>>,
     ) -> Self {
         self.forwarder = Forwarder::new(peers, inbox);
+        self.forwarder.set_worker(self.index);
         self
     }
 
@@ -173,8 +180,39 @@ impl WorkerCore {
     }
 
     /// One datagram from the network. SRTP/SRTCP is decrypted in place in
-    /// `data` and handed to the forwarder.
+    /// `data` and handed to the forwarder; datagrams of a transport another
+    /// worker owns go to that worker.
     pub fn on_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        data: &mut [u8],
+        out: &mut dyn DatagramOut,
+    ) {
+        if let Some(owner) = self.transports.redirect_target(from, data) {
+            if let Some(rec) = CrossPacket::datagram(from, data) {
+                if self.forwarder.send_to_worker(owner, &rec) {
+                    self.redirected += 1;
+                }
+            }
+            return;
+        }
+        self.handle_datagram(now, from, data, out);
+        self.announce_claims();
+    }
+
+    /// Tells the other workers about transports this worker now owns.
+    fn announce_claims(&mut self) {
+        if self.transports.claims.is_empty() {
+            return;
+        }
+        for (id, addr) in self.transports.claims.drain(..) {
+            self.forwarder
+                .send_to_all(&CrossPacket::claim(id, self.index, addr));
+        }
+    }
+
+    fn handle_datagram(
         &mut self,
         now: Instant,
         from: SocketAddr,
@@ -237,8 +275,26 @@ impl WorkerCore {
                 .apply(now, &cmd, &mut self.transports, &mut sink);
             self.transports.apply(now, cmd, &mut sink);
         }
-        self.forwarder.on_tick(now, &mut self.transports, &mut sink);
+        self.forwarder
+            .on_tick(now, &mut self.transports, &mut sink, &mut self.deferred);
         self.transports.handle_timeouts(now, &mut sink);
+        let mut deferred = std::mem::take(&mut self.deferred);
+        for rec in deferred.drain(..) {
+            let addr = SocketAddr::from(rec.addr);
+            match rec.kind {
+                CrossKind::Claim => {
+                    self.transports
+                        .apply_claim(rec.source, rec.ssrc as u16, addr);
+                }
+                _ => {
+                    let mut buf = rec.data;
+                    let len = usize::from(rec.len).min(buf.len());
+                    self.handle_datagram(now, addr, &mut buf[..len], out);
+                }
+            }
+        }
+        self.deferred = deferred;
+        self.announce_claims();
         if let Some(stats) = self.stats.as_mut() {
             let core = CoreCounters {
                 transports: self.transports.counters,

@@ -39,6 +39,11 @@ pub struct TransportSet {
     free: Vec<TransportIndex>,
     by_id: HashMap<TransportId, TransportIndex>,
     table: TransportTable,
+    /// Addresses bound to transports another worker owns -> that worker.
+    redirects: HashMap<SocketAddr, (u16, TransportId)>,
+    /// Ownership claims to announce to the other workers: this worker runs
+    /// the transport's DTLS and bound the address (drained by the worker).
+    pub claims: Vec<(TransportId, SocketAddr)>,
     pub counters: TransportCounters,
 }
 
@@ -55,6 +60,8 @@ impl TransportSet {
                 max_transports,
                 max_transports * MAX_VALID_REMOTES,
             ),
+            redirects: HashMap::new(),
+            claims: Vec::with_capacity(64),
             counters: TransportCounters::default(),
         }
     }
@@ -136,6 +143,7 @@ impl TransportSet {
                 }
             }
             Command::RemoveTransport { id } => {
+                self.redirects.retain(|_, (_, t)| *t != id);
                 if let Some(idx) = self.by_id.remove(&id) {
                     if let Some(mut t) = self.slots.get_mut(idx as usize).and_then(Option::take) {
                         t.close(sink);
@@ -176,6 +184,15 @@ impl TransportSet {
                 };
                 match t.handle_stun(now, from, pkt, sink) {
                     Ok(_) => {
+                        let newly = self.table.by_addr(from) != Some(idx);
+                        // The owner tells the other workers where this
+                        // transport lives, for every address it binds.
+                        if t.dtls_started() && t.remote_owner.is_none() && (newly || !t.claimed) {
+                            t.claimed = true;
+                            if self.claims.len() < self.claims.capacity() {
+                                self.claims.push((t.id, from));
+                            }
+                        }
                         // Every address that passed a check may carry DTLS and media.
                         if self.table.bind_addr(from, idx).is_err() {
                             self.counters.stun_rejected += 1;
@@ -245,6 +262,34 @@ impl TransportSet {
                 self.counters.srtp_failed += 1;
                 None
             }
+        }
+    }
+
+    /// The worker a datagram from `from` must go to instead of being handled
+    /// here: its address is bound to a transport another worker owns, or it
+    /// is a STUN check naming such a transport.
+    pub fn redirect_target(&self, from: SocketAddr, pkt: &[u8]) -> Option<u16> {
+        if let Some(&(w, _)) = self.redirects.get(&from) {
+            return Some(w);
+        }
+        if PacketKind::of(pkt) != PacketKind::Stun || self.table.by_addr(from).is_some() {
+            return None;
+        }
+        let idx = username_ufrag(pkt).and_then(|u| self.table.by_ufrag(u))?;
+        self.slots.get(idx as usize)?.as_ref()?.remote_owner
+    }
+
+    /// Worker `owner` runs transport `id` and bound `addr` to it. Ignored if
+    /// this worker runs that transport's DTLS itself.
+    pub fn apply_claim(&mut self, id: TransportId, owner: u16, addr: SocketAddr) {
+        let me = self.worker;
+        let Some(t) = self.get_mut(id) else { return };
+        if t.dtls_started() || owner == me {
+            return;
+        }
+        t.remote_owner = Some(owner);
+        if self.redirects.len() < self.slots.capacity().max(1024) * MAX_VALID_REMOTES {
+            self.redirects.insert(addr, (owner, id));
         }
     }
 

@@ -55,6 +55,11 @@ pub struct Transport {
     srtp_in: Option<SrtpContext>,
     srtp_out: Option<SrtpContext>,
     failed: bool,
+    /// Another worker runs this transport's DTLS (it claimed it): this
+    /// worker only redirects the transport's datagrams there.
+    pub remote_owner: Option<u16>,
+    /// This worker announced its ownership to the others.
+    pub claimed: bool,
     seen_ssrcs: [u32; MAX_SEEN_SSRCS],
     seen_len: usize,
 }
@@ -90,6 +95,8 @@ impl Transport {
             srtp_in: None,
             srtp_out: None,
             failed: false,
+            remote_owner: None,
+            claimed: false,
             seen_ssrcs: [0; MAX_SEEN_SSRCS],
             seen_len: 0,
         }
@@ -101,6 +108,11 @@ impl Transport {
 
     pub fn selected(&self) -> Option<SocketAddr> {
         self.ice.selected()
+    }
+
+    /// Whether this worker started DTLS for the transport (it owns it).
+    pub fn dtls_started(&self) -> bool {
+        self.dtls.is_some()
     }
 
     pub fn is_failed(&self) -> bool {
