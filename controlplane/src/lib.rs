@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod data;
 pub mod http;
 pub mod ids;
 pub mod logging;

@@ -29,6 +29,8 @@ pub struct AppState {
     pub node_id: String,
     /// Room and participant events to `webhook.urls`.
     pub webhooks: Arc<crate::webhook::Notifier>,
+    /// Data-channel forwarding: the data-out rings and their counters.
+    pub data: Arc<crate::data::DataLink>,
 }
 
 /// Control-plane counters (rejected input and the like).
@@ -66,6 +68,7 @@ impl AppState {
             counters: Arc::new(Counters::default()),
             node_id: crate::ids::guid("ND_"),
             webhooks,
+            data: Arc::new(crate::data::DataLink::default()),
         }
     }
 }
@@ -205,8 +208,13 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             let state = AppState::with_media(config, media);
             let for_events = state.clone();
             tokio::spawn(crate::media::pump_events(events, move |ev| {
+                for_events.data.note_event(&ev);
                 crate::signal::transport_events::on_event(&for_events, ev)
             }));
+            let (data_out, data_in) = crate::media::attach_data_rings(&region)
+                .map_err(|e| ServerError::Dataplane(e.to_string()))?;
+            state.data.attach(data_out);
+            tokio::spawn(crate::data::pump(state.clone(), data_in));
             (state, Some(guard), Some(region))
         }
         None => (AppState::new(config), None, None),

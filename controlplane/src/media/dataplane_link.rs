@@ -6,6 +6,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use ringcast_shared::data_ring::DataRecord;
 use ringcast_shared::records::{Command, Event};
 use ringcast_shared::ring::{Consumer, Producer, ShmError, ShmRegion};
 
@@ -50,6 +51,22 @@ impl CommandSink for RingCommandSink {
         }
         ok
     }
+}
+
+/// The control plane's data ring ends of every worker: the data-out
+/// producers and the data-in consumers, both indexed by worker.
+#[allow(clippy::type_complexity)]
+pub fn attach_data_rings(
+    region: &ShmRegion,
+) -> Result<(Vec<Producer<DataRecord>>, Vec<Consumer<DataRecord>>), ShmError> {
+    let mut out = Vec::with_capacity(region.workers());
+    let mut inn = Vec::with_capacity(region.workers());
+    for w in 0..region.workers() {
+        let (p, c) = region.control_data_ends(w)?;
+        out.push(p);
+        inn.push(c);
+    }
+    Ok((out, inn))
 }
 
 /// Drains the event rings forever, handing each event to `apply`.

@@ -11,6 +11,7 @@
 //! `render.rs` turns a [`Snapshot`] into text; this file collects the
 //! snapshot and serves it.
 
+pub mod data;
 pub mod render;
 
 pub use render::{render, Snapshot, WorkerSample, CONTENT_TYPE};
@@ -84,7 +85,16 @@ pub fn router(source: MetricsSource) -> Router {
 async fn scrape(State(source): State<MetricsSource>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        render(&source.collect()),
+        {
+            let mut body = render(&source.collect());
+            let rings: Vec<_> = source.region.as_ref().map_or_else(Vec::new, |r| {
+                (0..r.workers())
+                    .map(|w| r.data_ring_stats(w).unwrap_or_default())
+                    .collect()
+            });
+            data::render_into(&mut body, &source.app.data.counters.snapshot(), &rings);
+            body
+        },
     )
 }
 

@@ -227,7 +227,8 @@ pub fn call(
                 ));
             }
             existing_room(state, &req.room)?;
-            // Delivery to live participants plugs in here.
+            crate::data::send_server_data(state, &req)
+                .map_err(|e| TwirpError::invalid_argument(e.to_string()))?;
             Ok(encode(enc, &proto::SendDataResponse {}))
         }
         Method::UpdateRoomMetadata => {
