@@ -37,6 +37,10 @@ struct Slot {
     /// The codec last written on this m-line (kept for the inactive form).
     codec: Option<OfferCodec>,
     state: SlotState,
+    /// The track it carried last. The same track never comes back on the
+    /// same m-line: the Rust SDK (dual PC) drops a second track event for a
+    /// (mid, stream id) pair it has already dispatched.
+    last_track: Option<String>,
 }
 
 /// The subscriber PeerConnection's m-lines, from which each offer is written.
@@ -62,6 +66,7 @@ impl SubscriberSession {
                 kind: MediaKind::Application,
                 codec: None,
                 state: SlotState::Data,
+                last_track: None,
             }],
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
         }
@@ -88,7 +93,11 @@ impl SubscriberSession {
         let reusable = self
             .slots
             .iter_mut()
-            .find(|s| s.kind == kind && s.state == SlotState::Free { offered: true });
+            .find(|s| {
+                s.kind == kind
+                    && s.state == SlotState::Free { offered: true }
+                    && s.last_track.as_deref() != Some(track.track_sid.as_str())
+            });
         let slot = match reusable {
             Some(s) => s,
             None => {
@@ -99,6 +108,7 @@ impl SubscriberSession {
                     kind,
                     codec: None,
                     state: SlotState::Free { offered: false },
+                    last_track: None,
                 });
                 // Just pushed, so the list is not empty.
                 let last = self.slots.len() - 1;
@@ -117,6 +127,7 @@ impl SubscriberSession {
             .iter_mut()
             .find(|s| matches!(&s.state, SlotState::Sending(t) if t.track_sid == track_sid))?;
         slot.state = SlotState::Free { offered: false };
+        slot.last_track = Some(track_sid.to_owned());
         Some(slot.mid.clone())
     }
 
