@@ -118,6 +118,7 @@ async def test_a_late_joiner_decodes_its_first_frame_within_a_second(server, sin
 
 
 @pytest.mark.parametrize("single_pc", VARIANTS)
+@pytest.mark.timeout(120)
 async def test_eight_participants_each_hear_all_seven_others(start_server, single_pc):
     server = start_server()
     freqs = {f"p{i}": 300.0 + 110.0 * i for i in range(8)}
@@ -129,13 +130,26 @@ async def test_eight_participants_each_hear_all_seven_others(start_server, singl
         for ident, f in freqs.items():
             pumps.append(await publish_tone(rooms[ident], f))
         for listener, room in rooms.items():
-            for speaker, f in freqs.items():
-                if speaker == listener:
-                    continue
-                track = await wait_track(room, speaker, rtc.TrackKind.KIND_AUDIO, timeout=20)
-                pcm = await record_audio(track, 0.6, skip=0.3)
-                heard = dominant_frequency(pcm)
-                assert abs(heard - f) < 8, f"{listener} hears {speaker} at {heard} Hz, sent {f}"
+            speakers = [s for s in freqs if s != listener]
+            tracks = [
+                await wait_track(room, s, rtc.TrackKind.KIND_AUDIO, timeout=20) for s in speakers
+            ]
+            # Record the seven streams at once; a pair that sounds wrong is
+            # measured once more (CPU starvation on a loaded 2-core box can
+            # garble one window; a routing error garbles both).
+            for attempt in range(2):
+                pcms = await asyncio.gather(*(record_audio(t, 1.0, skip=0.3) for t in tracks))
+                wrong = []
+                for s, pcm in zip(speakers, pcms):
+                    heard = dominant_frequency(pcm)
+                    # Tones are 110 Hz apart: within 30 Hz is this speaker.
+                    if abs(heard - freqs[s]) >= 30 or rms(pcm) < 1000:
+                        wrong.append((s, heard, rms(pcm)))
+                if not wrong:
+                    break
+                speakers = [s for s, _, _ in wrong]
+                tracks = [t for t, s in zip(tracks, [x for x in freqs if x != listener]) if s in speakers]
+            assert not wrong, f"{listener} hears wrongly (speaker, Hz, rms): {wrong}"
     finally:
         for _, stop, task in pumps:
             stop.set()
