@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use ringcast_dataplane::dtls::{DtlsCertificate, DtlsEvent, DtlsSession};
+use ringcast_dataplane::sctp::channels::DataSendError;
 use ringcast_dataplane::sctp::{SctpEvent, SctpTransport};
 use ringcast_dataplane::transport::{TransportSet, TransportSink};
+use ringcast_shared::data_ring::ChannelKind;
 use ringcast_shared::records::{
     Command, DtlsRole, Event, FailReason, Fingerprint, InlineStr, TransportId,
 };
@@ -24,6 +26,8 @@ const CLIENT_UFRAG: &str = "cliU";
 struct Capture {
     sent: Vec<(SocketAddr, Vec<u8>)>,
     events: Vec<Event>,
+    /// Data-channel messages the transport handed up to the worker.
+    data: Vec<(TransportId, ChannelKind, Vec<u8>)>,
 }
 
 impl TransportSink for Capture {
@@ -32,6 +36,9 @@ impl TransportSink for Capture {
     }
     fn event(&mut self, event: Event) {
         self.events.push(event);
+    }
+    fn data(&mut self, from: TransportId, kind: ChannelKind, payload: &[u8]) {
+        self.data.push((from, kind, payload.to_vec()));
     }
 }
 
@@ -336,4 +343,145 @@ fn a_good_check_is_answered_and_binds_the_address() {
         cap.events.first(),
         Some(Event::IceConnected { .. })
     ));
+}
+
+/// Moves datagrams both ways (with timer ticks) until both sides are quiet.
+fn exchange(set: &mut TransportSet, cap: &mut Capture, client: &mut Client, now: &mut Instant) {
+    let mut to_server = client.pump(*now);
+    let mut idle = 0;
+    for _ in 0..400 {
+        for p in to_server.drain(..) {
+            set.handle_datagram(*now, client.addr, &p, cap);
+        }
+        let from_server: Vec<Vec<u8>> = cap
+            .sent
+            .drain(..)
+            .filter(|(to, _)| *to == client.addr)
+            .map(|(_, p)| p)
+            .collect();
+        let moved = !from_server.is_empty();
+        to_server = client.receive(*now, from_server);
+        if moved || !to_server.is_empty() {
+            idle = 0;
+            continue;
+        }
+        idle += 1;
+        if idle > 5 {
+            break;
+        }
+        *now += Duration::from_millis(20);
+        set.handle_timeouts(*now, cap);
+        if let Some(s) = client.sctp.as_mut() {
+            s.handle_timeout(*now);
+        }
+        to_server = client.pump(*now);
+    }
+}
+
+fn client_stream(client: &Client, want: &str) -> u16 {
+    client
+        .sctp_events
+        .iter()
+        .find_map(|e| match e {
+            SctpEvent::ChannelOpen { stream, label } if label == want => Some(*stream),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{want} not open: {:?}", client.sctp_events))
+}
+
+#[test]
+fn client_messages_on_livekit_channels_reach_the_worker_with_their_kind() {
+    let server_cert = DtlsCertificate::generate().unwrap();
+    let client_cert = DtlsCertificate::generate().unwrap();
+    let (mut cap, mut client, mut set) =
+        run(&server_cert, &client_cert, client_cert.fingerprint_sha256);
+    let mut now = Instant::now() + Duration::from_secs(5);
+    let reliable = client_stream(&client, "_reliable");
+    let lossy = client_stream(&client, "_lossy");
+    let track = client_stream(&client, "_data_track");
+    let sctp = client.sctp.as_mut().unwrap();
+    for i in 0..100u32 {
+        sctp.send(reliable, true, &i.to_be_bytes()).unwrap();
+    }
+    sctp.send(lossy, true, b"lossy").unwrap();
+    sctp.send(track, true, b"frame").unwrap();
+    // A large message (the SDKs' 64000 limit) arrives whole.
+    sctp.send(reliable, true, &[0xab; 64000]).unwrap();
+    exchange(&mut set, &mut cap, &mut client, &mut now);
+
+    let reliable_msgs: Vec<&Vec<u8>> = cap
+        .data
+        .iter()
+        .filter(|(id, k, _)| *id == TransportId(7) && *k == ChannelKind::Reliable)
+        .map(|(_, _, d)| d)
+        .collect();
+    assert_eq!(reliable_msgs.len(), 101, "{}", reliable_msgs.len());
+    for (i, m) in reliable_msgs.iter().take(100).enumerate() {
+        assert_eq!(m.as_slice(), &(i as u32).to_be_bytes(), "in order");
+    }
+    assert_eq!(reliable_msgs[100].as_slice(), &[0xab; 64000][..]);
+    assert!(cap
+        .data
+        .contains(&(TransportId(7), ChannelKind::Lossy, b"lossy".to_vec())));
+    assert!(cap
+        .data
+        .contains(&(TransportId(7), ChannelKind::DataTrack, b"frame".to_vec())));
+}
+
+#[test]
+fn send_data_goes_out_binary_on_the_channel_of_its_kind() {
+    let server_cert = DtlsCertificate::generate().unwrap();
+    let client_cert = DtlsCertificate::generate().unwrap();
+    let (mut cap, mut client, mut set) =
+        run(&server_cert, &client_cert, client_cert.fingerprint_sha256);
+    let mut now = Instant::now() + Duration::from_secs(5);
+    client
+        .sctp_events
+        .retain(|e| !matches!(e, SctpEvent::Message { .. }));
+    let t = set.get_mut(TransportId(7)).unwrap();
+    t.send_data(now, ChannelKind::Lossy, b"to lossy", &mut cap)
+        .unwrap();
+    t.send_data(now, ChannelKind::Reliable, &[7; 30000], &mut cap)
+        .unwrap();
+    // Over the record bound: refused before SCTP sees it.
+    assert!(matches!(
+        t.send_data(now, ChannelKind::Reliable, &vec![0; 70000], &mut cap),
+        Err(DataSendError::TooLarge(70000))
+    ));
+    exchange(&mut set, &mut cap, &mut client, &mut now);
+    let got: Vec<(String, bool, Vec<u8>)> = client
+        .sctp_events
+        .iter()
+        .filter_map(|e| match e {
+            SctpEvent::Message {
+                label,
+                binary,
+                data,
+                ..
+            } => Some((label.clone(), *binary, data.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("_lossy".to_string(), true, b"to lossy".to_vec()),
+            ("_reliable".to_string(), true, vec![7; 30000]),
+        ]
+    );
+}
+
+#[test]
+fn send_data_before_the_association_is_up_is_refused() {
+    let cert = DtlsCertificate::generate().unwrap();
+    let now = Instant::now();
+    let mut set = TransportSet::new(0, cert, 16);
+    let mut cap = Capture::default();
+    set.apply(now, add_transport(5, DtlsRole::Client, [9; 32]), &mut cap);
+    let t = set.get_mut(TransportId(5)).unwrap();
+    assert_eq!(
+        t.send_data(now, ChannelKind::Reliable, b"early", &mut cap),
+        Err(DataSendError::NoAssociation)
+    );
+    assert!(cap.sent.is_empty());
 }
