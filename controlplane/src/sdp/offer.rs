@@ -90,14 +90,11 @@ impl SubscriberSession {
         } else {
             MediaKind::Video
         };
-        let reusable = self
-            .slots
-            .iter_mut()
-            .find(|s| {
-                s.kind == kind
-                    && s.state == SlotState::Free { offered: true }
-                    && s.last_track.as_deref() != Some(track.track_sid.as_str())
-            });
+        let reusable = self.slots.iter_mut().find(|s| {
+            s.kind == kind
+                && s.state == SlotState::Free { offered: true }
+                && s.last_track.as_deref() != Some(track.track_sid.as_str())
+        });
         let slot = match reusable {
             Some(s) => s,
             None => {
