@@ -179,7 +179,13 @@ fn add_track(state: &AppState, sid: &str, cid: &str, kind: proto::TrackType) -> 
     );
     lobby::with_room(state, ROOM, |set| {
         let p = set.get(sid).unwrap();
-        p.tracks.iter().find(|t| t.cid == cid).unwrap().info.sid.clone()
+        p.tracks
+            .iter()
+            .find(|t| t.cid == cid)
+            .unwrap()
+            .info
+            .sid
+            .clone()
     })
     .unwrap()
 }
@@ -191,6 +197,8 @@ fn rtp_started(state: &AppState, id: TransportId, ssrc: u32, pt: u8) {
             id,
             ssrc,
             payload_type: pt,
+            rid: ringcast_shared::records::InlineStr::new("").unwrap_or_else(|| unreachable!()),
+            repaired: false,
         },
     );
 }
@@ -231,7 +239,12 @@ fn ssrc_of(sdp: &str, track: &str) -> u32 {
 #[tokio::test]
 async fn single_pc_subscriber_is_asked_to_reoffer_then_answered_sendonly_then_programmed() {
     let (state, rec) = setup();
-    let mut alice = lobby::join(&state, &grant("alice", true), params(SignalVariant::SinglePc, None)).unwrap();
+    let mut alice = lobby::join(
+        &state,
+        &grant("alice", true),
+        params(SignalVariant::SinglePc, None),
+    )
+    .unwrap();
     let mut bob = lobby::join(
         &state,
         &grant("bob", true),
@@ -263,8 +276,16 @@ async fn single_pc_subscriber_is_asked_to_reoffer_then_answered_sendonly_then_pr
     let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
         panic!("{msgs:?}")
     };
-    assert_eq!(ans.mid_to_track_id.get("1"), Some(&track), "first audio slot");
-    let mline = ans.sdp.split("m=").find(|m| m.contains("a=mid:1\r\n")).unwrap();
+    assert_eq!(
+        ans.mid_to_track_id.get("1"),
+        Some(&track),
+        "first audio slot"
+    );
+    let mline = ans
+        .sdp
+        .split("m=")
+        .find(|m| m.contains("a=mid:1\r\n"))
+        .unwrap();
     assert!(mline.contains("a=sendonly"), "{mline}");
     assert!(mline.contains(&format!("a=msid:{}|{track} {track}", alice.sid)));
     let ssrc = ssrc_of(&ans.sdp, &track);
@@ -273,8 +294,14 @@ async fn single_pc_subscriber_is_asked_to_reoffer_then_answered_sendonly_then_pr
     let specs = down_tracks(&rec.take());
     assert_eq!(specs.len(), 1, "{specs:?}");
     let s = specs[0];
-    assert_eq!((s.source, s.source_ssrc, s.source_pt), (alice_t, CHROME_MIC_SSRC, 111));
-    assert_eq!((s.sink, s.ssrc, s.payload_type, s.kind), (bob_t, ssrc, 111, MediaKind::Audio));
+    assert_eq!(
+        (s.source, s.source_ssrc, s.source_pt),
+        (alice_t, CHROME_MIC_SSRC, 111)
+    );
+    assert_eq!(
+        (s.sink, s.ssrc, s.payload_type, s.kind),
+        (bob_t, ssrc, 111, MediaKind::Audio)
+    );
 
     // The publisher hears of the first subscription, once.
     let alice_msgs = drain(&mut alice.outbox_rx);
@@ -295,16 +322,26 @@ async fn single_pc_subscriber_is_asked_to_reoffer_then_answered_sendonly_then_pr
     )
     .unwrap();
     let msgs = drain(&mut carol.outbox_rx);
-    let join_at = msgs.iter().position(|m| matches!(m, Resp::Join(_))).unwrap();
-    let ans_at = msgs.iter().position(|m| matches!(m, Resp::Answer(_))).unwrap();
+    let join_at = msgs
+        .iter()
+        .position(|m| matches!(m, Resp::Join(_)))
+        .unwrap();
+    let ans_at = msgs
+        .iter()
+        .position(|m| matches!(m, Resp::Answer(_)))
+        .unwrap();
     assert!(join_at < ans_at);
-    let Resp::Answer(ans) = &msgs[ans_at] else { unreachable!() };
+    let Resp::Answer(ans) = &msgs[ans_at] else {
+        unreachable!()
+    };
     assert_eq!(ans.mid_to_track_id.get("1"), Some(&track));
     let specs = down_tracks(&rec.take());
     assert_eq!(specs.len(), 1);
     assert_eq!(specs[0].sink, transport(&state, &carol.sid, false));
     assert!(
-        !drain(&mut alice.outbox_rx).iter().any(|m| matches!(m, Resp::TrackSubscribed(_))),
+        !drain(&mut alice.outbox_rx)
+            .iter()
+            .any(|m| matches!(m, Resp::TrackSubscribed(_))),
         "TrackSubscribed only the first time"
     );
 }
@@ -312,7 +349,12 @@ async fn single_pc_subscriber_is_asked_to_reoffer_then_answered_sendonly_then_pr
 #[tokio::test]
 async fn can_subscribe_false_gets_no_subscription() {
     let (state, rec) = setup();
-    let mut alice = lobby::join(&state, &grant("alice", true), params(SignalVariant::SinglePc, None)).unwrap();
+    let mut alice = lobby::join(
+        &state,
+        &grant("alice", true),
+        params(SignalVariant::SinglePc, None),
+    )
+    .unwrap();
     let mut dave = lobby::join(
         &state,
         &grant("dave", false),
@@ -322,9 +364,14 @@ async fn can_subscribe_false_gets_no_subscription() {
     drain(&mut dave.outbox_rx);
     let (track, _) = alice_publishes_mic(&state, &mut alice);
     let msgs = drain(&mut dave.outbox_rx);
-    assert!(msgs.iter().any(|m| matches!(m, Resp::Update(_))), "dave still sees the track");
     assert!(
-        !msgs.iter().any(|m| matches!(m, Resp::MediaSectionsRequirement(_))),
+        msgs.iter().any(|m| matches!(m, Resp::Update(_))),
+        "dave still sees the track"
+    );
+    assert!(
+        !msgs
+            .iter()
+            .any(|m| matches!(m, Resp::MediaSectionsRequirement(_))),
         "{msgs:?}"
     );
     // Asking by hand does not work either.
@@ -363,7 +410,12 @@ async fn can_subscribe_false_gets_no_subscription() {
 #[tokio::test]
 async fn update_subscription_unsubscribes_resubscribes_and_reports_unknown_tracks() {
     let (state, rec) = setup();
-    let mut alice = lobby::join(&state, &grant("alice", true), params(SignalVariant::SinglePc, None)).unwrap();
+    let mut alice = lobby::join(
+        &state,
+        &grant("alice", true),
+        params(SignalVariant::SinglePc, None),
+    )
+    .unwrap();
     let mut bob = lobby::join(
         &state,
         &grant("bob", true),
@@ -418,9 +470,13 @@ async fn update_subscription_unsubscribes_resubscribes_and_reports_unknown_track
         }),
     );
     let msgs = drain(&mut bob.outbox_rx);
-    assert!(msgs.iter().any(|m| matches!(m, Resp::SubscriptionResponse(r)
+    assert!(msgs
+        .iter()
+        .any(|m| matches!(m, Resp::SubscriptionResponse(r)
         if r.track_sid == "TR_nope" && r.err == proto::SubscriptionError::SeTrackNotfound as i32)));
-    assert!(msgs.iter().any(|m| matches!(m, Resp::MediaSectionsRequirement(_))));
+    assert!(msgs
+        .iter()
+        .any(|m| matches!(m, Resp::MediaSectionsRequirement(_))));
     offer(&state, &bob.sid, receiver_offer(), 7);
     let msgs = drain(&mut bob.outbox_rx);
     let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
@@ -438,7 +494,12 @@ async fn more_subscriptions_than_mlines_ask_for_more_mlines() {
     // Four publishers of one microphone each; bob has three audio m-lines.
     let mut pubs = Vec::new();
     for name in ["p1", "p2", "p3", "p4"] {
-        let mut p = lobby::join(&state, &grant(name, true), params(SignalVariant::SinglePc, None)).unwrap();
+        let mut p = lobby::join(
+            &state,
+            &grant(name, true),
+            params(SignalVariant::SinglePc, None),
+        )
+        .unwrap();
         alice_publishes_mic(&state, &mut p);
         pubs.push(p);
     }
@@ -463,7 +524,10 @@ async fn more_subscriptions_than_mlines_ask_for_more_mlines() {
     assert_eq!((req.num_audios, req.num_videos), (1, 0));
 
     // The client re-offers with one more recvonly audio m-line (mid 8).
-    let extra = receiver_offer().replace("a=group:BUNDLE 0 1 2 3 4 5 6", "a=group:BUNDLE 0 1 2 3 4 5 6 8");
+    let extra = receiver_offer().replace(
+        "a=group:BUNDLE 0 1 2 3 4 5 6",
+        "a=group:BUNDLE 0 1 2 3 4 5 6 8",
+    );
     let audio = {
         let start = extra.find("m=audio").unwrap();
         let end = extra[start + 1..].find("m=").unwrap() + start + 1;
@@ -476,19 +540,39 @@ async fn more_subscriptions_than_mlines_ask_for_more_mlines() {
     };
     assert_eq!(ans.mid_to_track_id.len(), 4);
     assert!(ans.mid_to_track_id.contains_key("8"));
-    assert!(!msgs.iter().any(|m| matches!(m, Resp::MediaSectionsRequirement(_))));
+    assert!(!msgs
+        .iter()
+        .any(|m| matches!(m, Resp::MediaSectionsRequirement(_))));
 }
 
 #[tokio::test]
 async fn dual_pc_subscriber_offer_waits_for_the_answer_and_programs_after_it() {
     let (state, rec) = setup();
-    let mut alice = lobby::join(&state, &grant("alice", true), params(SignalVariant::DualPc, None)).unwrap();
-    let mut bob = lobby::join(&state, &grant("bob", true), params(SignalVariant::DualPc, None)).unwrap();
+    let mut alice = lobby::join(
+        &state,
+        &grant("alice", true),
+        params(SignalVariant::DualPc, None),
+    )
+    .unwrap();
+    let mut bob = lobby::join(
+        &state,
+        &grant("bob", true),
+        params(SignalVariant::DualPc, None),
+    )
+    .unwrap();
     let first = drain(&mut bob.outbox_rx);
-    assert!(first.iter().any(|m| matches!(m, Resp::Offer(_))), "data-only first offer");
+    assert!(
+        first.iter().any(|m| matches!(m, Resp::Offer(_))),
+        "data-only first offer"
+    );
 
     // alice publishes the Python SDK's microphone on her publisher PC.
-    let track = add_track(&state, &alice.sid, "TR_AMkRr3pQpHrV", proto::TrackType::Audio);
+    let track = add_track(
+        &state,
+        &alice.sid,
+        "TR_AMkRr3pQpHrV",
+        proto::TrackType::Audio,
+    );
     offer(&state, &alice.sid, fixture("libwebrtc_python_offer.sdp"), 1);
     let alice_t = transport(&state, &alice.sid, false);
     drain(&mut alice.outbox_rx);
@@ -497,7 +581,10 @@ async fn dual_pc_subscriber_offer_waits_for_the_answer_and_programs_after_it() {
     // bob's first offer is still out: no second offer yet.
     let msgs = drain(&mut bob.outbox_rx);
     assert!(msgs.iter().any(|m| matches!(m, Resp::Update(_))));
-    assert!(!msgs.iter().any(|m| matches!(m, Resp::Offer(_))), "{msgs:?}");
+    assert!(
+        !msgs.iter().any(|m| matches!(m, Resp::Offer(_))),
+        "{msgs:?}"
+    );
 
     answer(&state, &bob.sid);
     let msgs = drain(&mut bob.outbox_rx);
@@ -505,7 +592,9 @@ async fn dual_pc_subscriber_offer_waits_for_the_answer_and_programs_after_it() {
         panic!("the track goes out once the first offer is answered: {msgs:?}")
     };
     assert_eq!(off.mid_to_track_id.values().collect::<Vec<_>>(), [&track]);
-    assert!(off.sdp.contains(&format!("a=msid:{}|{track} {track}", alice.sid)));
+    assert!(off
+        .sdp
+        .contains(&format!("a=msid:{}|{track} {track}", alice.sid)));
     let ssrc = ssrc_of(&off.sdp, &track);
     assert!(down_tracks(&rec.take()).is_empty(), "not before the answer");
 
@@ -513,15 +602,30 @@ async fn dual_pc_subscriber_offer_waits_for_the_answer_and_programs_after_it() {
     let specs = down_tracks(&rec.take());
     assert_eq!(specs.len(), 1);
     let s = specs[0];
-    assert_eq!((s.source, s.source_ssrc, s.source_pt), (alice_t, 1829385521, 111));
+    assert_eq!(
+        (s.source, s.source_ssrc, s.source_pt),
+        (alice_t, 1829385521, 111)
+    );
     assert_eq!(s.sink, transport(&state, &bob.sid, true));
-    assert_eq!((s.ssrc, s.payload_type), (ssrc, 111), "the PT our offer wrote for opus");
+    assert_eq!(
+        (s.ssrc, s.payload_type),
+        (ssrc, 111),
+        "the PT our offer wrote for opus"
+    );
 
     // alice leaves: the subscription ends, forwarding stops, bob gets a
     // re-offer without the track.
-    lobby::leave(&state, ROOM, &alice.sid, proto::DisconnectReason::ClientInitiated);
+    lobby::leave(
+        &state,
+        ROOM,
+        &alice.sid,
+        proto::DisconnectReason::ClientInitiated,
+    );
     let cmds = rec.take();
-    assert!(cmds.contains(&Command::RemoveDownTrack { sink: s.sink, ssrc }), "{cmds:?}");
+    assert!(
+        cmds.contains(&Command::RemoveDownTrack { sink: s.sink, ssrc }),
+        "{cmds:?}"
+    );
     let msgs = drain(&mut bob.outbox_rx);
     let Some(Resp::Offer(off)) = msgs.iter().find(|m| matches!(m, Resp::Offer(_))) else {
         panic!("{msgs:?}")
@@ -535,10 +639,25 @@ async fn later_simulcast_layer_is_listed_without_a_second_down_track() {
     // A rid-simulcast video has no SSRC in SDP: its first RTP publishes it
     // and becomes the source; another layer's SSRC is only listed.
     let (state, rec) = setup();
-    let mut alice = lobby::join(&state, &grant("alice", true), params(SignalVariant::DualPc, None)).unwrap();
-    let mut bob = lobby::join(&state, &grant("bob", true), params(SignalVariant::DualPc, None)).unwrap();
+    let mut alice = lobby::join(
+        &state,
+        &grant("alice", true),
+        params(SignalVariant::DualPc, None),
+    )
+    .unwrap();
+    let mut bob = lobby::join(
+        &state,
+        &grant("bob", true),
+        params(SignalVariant::DualPc, None),
+    )
+    .unwrap();
     answer(&state, &bob.sid);
-    let track = add_track(&state, &alice.sid, "TR_VCw8ZkTgJb3L", proto::TrackType::Video);
+    let track = add_track(
+        &state,
+        &alice.sid,
+        "TR_VCw8ZkTgJb3L",
+        proto::TrackType::Video,
+    );
     offer(&state, &alice.sid, fixture("libwebrtc_python_offer.sdp"), 1);
     let alice_t = transport(&state, &alice.sid, false);
     drain(&mut alice.outbox_rx);
@@ -547,14 +666,160 @@ async fn later_simulcast_layer_is_listed_without_a_second_down_track() {
     answer(&state, &bob.sid);
     let specs = down_tracks(&rec.take());
     assert_eq!(specs.len(), 1);
-    assert_eq!((specs[0].source_ssrc, specs[0].source_pt, specs[0].kind), (1111, 96, MediaKind::Video));
+    assert_eq!(
+        (specs[0].source_ssrc, specs[0].source_pt, specs[0].kind),
+        (1111, 96, MediaKind::Video)
+    );
     // Another simulcast layer starts: listed, no switch, no second down-track.
     rtp_started(&state, alice_t, 2222, 96);
     assert!(rec.take().is_empty());
     let sources = lobby::with_room(&state, ROOM, |set| {
         let p = set.get(&alice.sid).unwrap();
-        p.tracks.iter().find(|t| t.info.sid == track).unwrap().sources.clone()
+        p.tracks
+            .iter()
+            .find(|t| t.info.sid == track)
+            .unwrap()
+            .sources
+            .clone()
     })
     .unwrap();
     assert_eq!(sources, [(1111, 96), (2222, 96)]);
+}
+
+#[tokio::test]
+async fn dual_pc_resubscribe_puts_the_track_on_a_new_mline() {
+    let (state, rec) = setup();
+    let mut alice = lobby::join(
+        &state,
+        &grant("alice", true),
+        params(SignalVariant::DualPc, None),
+    )
+    .unwrap();
+    let mut bob = lobby::join(
+        &state,
+        &grant("bob", true),
+        params(SignalVariant::DualPc, None),
+    )
+    .unwrap();
+    answer(&state, &bob.sid);
+    let track = add_track(
+        &state,
+        &alice.sid,
+        "TR_AMkRr3pQpHrV",
+        proto::TrackType::Audio,
+    );
+    offer(&state, &alice.sid, fixture("libwebrtc_python_offer.sdp"), 1);
+    rtp_started(
+        &state,
+        transport(&state, &alice.sid, false),
+        1829385521,
+        111,
+    );
+    drain(&mut alice.outbox_rx);
+    let first_mid = |msgs: &[Resp]| {
+        msgs.iter()
+            .find_map(|m| match m {
+                Resp::Offer(o) => Some(o.mid_to_track_id.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{msgs:?}"))
+    };
+    let before = first_mid(&drain(&mut bob.outbox_rx));
+    answer(&state, &bob.sid);
+    let sub = |on: bool| {
+        request(
+            &state,
+            &bob.sid,
+            Req::Subscription(proto::UpdateSubscription {
+                track_sids: vec![track.clone()],
+                subscribe: on,
+                participant_tracks: vec![],
+            }),
+        )
+    };
+    sub(false);
+    assert!(first_mid(&drain(&mut bob.outbox_rx)).is_empty());
+    answer(&state, &bob.sid);
+    sub(true);
+    let after = first_mid(&drain(&mut bob.outbox_rx));
+    assert_eq!(after.len(), 1);
+    // The Rust SDK ignores a second track event for the same mid and stream.
+    assert_ne!(after.keys().next(), before.keys().next());
+    answer(&state, &bob.sid);
+    assert_eq!(down_tracks(&rec.take()).len(), 2);
+}
+
+#[tokio::test]
+async fn revoking_can_subscribe_and_room_service_update_subscriptions() {
+    let (state, rec) = setup();
+    let mut alice = lobby::join(
+        &state,
+        &grant("alice", true),
+        params(SignalVariant::SinglePc, None),
+    )
+    .unwrap();
+    let mut bob = lobby::join(
+        &state,
+        &grant("bob", true),
+        params(SignalVariant::SinglePc, Some(receiver_offer())),
+    )
+    .unwrap();
+    let (track, _) = alice_publishes_mic(&state, &mut alice);
+    offer(&state, &bob.sid, receiver_offer(), 5);
+    drain(&mut bob.outbox_rx);
+    let ssrc = down_tracks(&rec.take())[0].ssrc;
+    let bob_t = transport(&state, &bob.sid, false);
+
+    // RoomService UpdateSubscriptions: unsubscribe, then subscribe again.
+    let rs = |subscribe| proto::UpdateSubscriptionsRequest {
+        room: ROOM.into(),
+        identity: "bob".into(),
+        track_sids: vec![],
+        subscribe,
+        participant_tracks: vec![proto::ParticipantTracks {
+            participant_sid: alice.sid.clone(),
+            track_sids: vec![track.clone()],
+        }],
+    };
+    assert!(ringcast_controlplane::subscription::update_subscriptions(
+        &state,
+        &rs(false)
+    ));
+    assert_eq!(rec.take(), [Command::RemoveDownTrack { sink: bob_t, ssrc }]);
+    offer(&state, &bob.sid, receiver_offer(), 6);
+    assert!(ringcast_controlplane::subscription::update_subscriptions(
+        &state,
+        &rs(true)
+    ));
+    offer(&state, &bob.sid, receiver_offer(), 7);
+    let specs = down_tracks(&rec.take());
+    assert_eq!(specs.len(), 1);
+    drain(&mut bob.outbox_rx);
+
+    // UpdateParticipant taking canSubscribe away ends every subscription.
+    let upd = proto::UpdateParticipantRequest {
+        room: ROOM.into(),
+        identity: "bob".into(),
+        permission: Some(proto::ParticipantPermission {
+            can_subscribe: false,
+            can_publish: true,
+            can_publish_data: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    lobby::update_participant(&state, ROOM, &upd).unwrap();
+    assert_eq!(
+        rec.take(),
+        [Command::RemoveDownTrack {
+            sink: bob_t,
+            ssrc: specs[0].ssrc
+        }]
+    );
+    offer(&state, &bob.sid, receiver_offer(), 8);
+    let msgs = drain(&mut bob.outbox_rx);
+    let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
+        panic!("{msgs:?}")
+    };
+    assert!(ans.mid_to_track_id.is_empty());
 }

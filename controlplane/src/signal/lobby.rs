@@ -364,6 +364,7 @@ pub fn update_participant(
                     p.attributes.insert(k.clone(), v.clone());
                 }
             }
+            let could_subscribe = p.grant.can_subscribe();
             if let Some(perm) = &req.permission {
                 let g = &mut p.grant;
                 g.can_subscribe = Some(perm.can_subscribe);
@@ -382,7 +383,7 @@ pub fn update_participant(
             p.version += 1;
             let info = p.info();
             set.broadcast_info(&sid);
-            if req.permission.is_some() {
+            if could_subscribe != info.permission.as_ref().is_some_and(|p| p.can_subscribe) {
                 crate::subscription::on_permission_changed(set, &state.media, &sid);
             }
             Some(info)
