@@ -8,8 +8,9 @@ use std::net::SocketAddr;
 /// Layout version of [`Command`] and [`Event`] and of the shared region
 /// (2: per-worker stats blocks after the rings, see `crate::stats`;
 /// 4: down-track forwarding commands and keyframe/audio-level events;
-/// 5: per-worker data-in/data-out rings of `crate::data_ring::DataRecord`).
-pub const RECORDS_VERSION: u32 = 5;
+/// 5: per-worker data-in/data-out rings of `crate::data_ring::DataRecord`;
+/// 6: rid on `RtpStarted`).
+pub const RECORDS_VERSION: u32 = 6;
 
 /// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
 /// across both planes. Chosen by the control plane, never reused while live.
@@ -38,6 +39,14 @@ impl<const N: usize> InlineStr<N> {
             bytes,
         })
     }
+    /// The empty string.
+    pub fn empty() -> Self {
+        Self {
+            len: 0,
+            bytes: [0; N],
+        }
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..(self.len as usize).min(N)]
     }
@@ -281,5 +290,11 @@ pub enum Event {
         id: TransportId,
         ssrc: u32,
         payload_type: u8,
+        /// The simulcast rid (`q`/`h`/`f`) from the rid header extension,
+        /// empty if the packet carried none.
+        rid: InlineStr<8>,
+        /// True if the rid came in the repaired-rid extension: this SSRC is
+        /// the RTX stream of that layer.
+        repaired: bool,
     },
 }

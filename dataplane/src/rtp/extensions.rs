@@ -86,3 +86,26 @@ pub fn strip_extensions(pkt: &mut [u8], len: usize, h: &RtpHeader) -> usize {
     pkt[0] &= !0x10;
     len - (end - block_start)
 }
+
+/// The value of extension `id` (e.g. the rid, `sdes:mid`), if present.
+pub fn extension_value<'a>(pkt: &'a [u8], h: &RtpHeader, id: u8) -> Option<&'a [u8]> {
+    if id == 0 {
+        return None;
+    }
+    let (_, start, end) = h.extension?;
+    let mut found: Option<(usize, usize)> = None;
+    for_each_element(pkt, h, |eid, data| {
+        if eid == id {
+            // `data` borrows from `pkt`: remember where it is.
+            let off = data.as_ptr() as usize - pkt.as_ptr() as usize;
+            found = Some((off, data.len()));
+            return false;
+        }
+        true
+    });
+    let (off, len) = found?;
+    if off < start || off + len > end {
+        return None;
+    }
+    pkt.get(off..off + len)
+}

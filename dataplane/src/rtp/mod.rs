@@ -8,6 +8,6 @@ mod extensions;
 mod header;
 mod keyframe;
 
-pub use extensions::{audio_level, strip_extensions, AudioLevel};
+pub use extensions::{audio_level, extension_value, strip_extensions, AudioLevel};
 pub use header::{RtpError, RtpHeader};
 pub use keyframe::{is_keyframe_start, VideoCodec};

@@ -153,9 +153,18 @@ impl TransportSet {
                 }
             }
             // Down-tracks belong to the worker's forwarder, not the transports.
+            Command::SetRtpExtensions {
+                id,
+                rid,
+                repaired_rid,
+                ..
+            } => {
+                if let Some(t) = self.get_mut(id) {
+                    t.rid_ids = (rid, repaired_rid);
+                }
+            }
             Command::AddDownTrack { .. }
             | Command::SwitchDownTrack { .. }
-            | Command::SetRtpExtensions { .. }
             | Command::RemoveDownTrack { .. }
             | Command::Shutdown => {}
         }
@@ -248,9 +257,10 @@ impl TransportSet {
         };
         match r {
             Ok(len) => {
-                if !rtcp && len >= 12 {
-                    let ssrc = u32::from_be_bytes([pkt[8], pkt[9], pkt[10], pkt[11]]);
-                    t.note_rtp_ssrc(ssrc, pkt[1] & 0x7f, sink);
+                if !rtcp {
+                    if let Some(plain) = pkt.get(..len) {
+                        t.note_rtp_ssrc(plain, sink);
+                    }
                 }
                 Some((t.id, len))
             }

@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use ringcast_shared::records::{DtlsRole, Event, FailReason, TransportId, WireAddr};
+use ringcast_shared::records::{DtlsRole, Event, FailReason, InlineStr, TransportId, WireAddr};
 
 use crate::dtls::{DtlsCertificate, DtlsEvent, DtlsSession, SrtpKeyingMaterial};
 use crate::ice::{IceError, IceEvent, IceLite};
@@ -60,6 +60,9 @@ pub struct Transport {
     pub remote_owner: Option<u16>,
     /// This worker announced its ownership to the others.
     pub claimed: bool,
+    /// Header-extension ids the peer negotiated: (rid, repaired rid).
+    pub rid_ids: (u8, u8),
+    rid_waits: u8,
     seen_ssrcs: [u32; MAX_SEEN_SSRCS],
     seen_len: usize,
 }
@@ -97,6 +100,8 @@ impl Transport {
             failed: false,
             remote_owner: None,
             claimed: false,
+            rid_ids: (0, 0),
+            rid_waits: 0,
             seen_ssrcs: [0; MAX_SEEN_SSRCS],
             seen_len: 0,
         }
@@ -246,18 +251,42 @@ impl Transport {
     }
 
     /// Reports the first RTP packet of each publisher SSRC (after it
-    /// authenticated), so the control plane can publish its track.
-    pub fn note_rtp_ssrc(&mut self, ssrc: u32, payload_type: u8, sink: &mut dyn TransportSink) {
+    /// authenticated) with its simulcast rid, so the control plane can
+    /// publish its track and tell its layers apart.
+    pub fn note_rtp_ssrc(&mut self, pkt: &[u8], sink: &mut dyn TransportSink) {
+        let Ok(h) = crate::rtp::RtpHeader::parse(pkt) else {
+            return;
+        };
         let seen = self.seen_ssrcs.get(..self.seen_len).unwrap_or(&[]);
-        if seen.contains(&ssrc) || self.seen_len >= MAX_SEEN_SSRCS {
+        if seen.contains(&h.ssrc) || self.seen_len >= MAX_SEEN_SSRCS {
             return;
         }
-        self.seen_ssrcs[self.seen_len] = ssrc;
+        let (rid_id, rrid_id) = self.rid_ids;
+        let (rid, repaired) = match crate::rtp::extension_value(pkt, &h, rid_id) {
+            Some(r) => (r, false),
+            None => match crate::rtp::extension_value(pkt, &h, rrid_id) {
+                Some(r) => (r, true),
+                None => (&[][..], false),
+            },
+        };
+        // A layer without its rid yet is reported with the next packet that
+        // carries it (libwebrtc sends rids on the first packets).
+        if rid.is_empty() && rid_id != 0 && h.extension.is_some() && self.rid_waits < 8 {
+            self.rid_waits += 1;
+            return;
+        }
+        self.seen_ssrcs[self.seen_len] = h.ssrc;
         self.seen_len += 1;
+        let rid = std::str::from_utf8(rid)
+            .ok()
+            .and_then(InlineStr::new)
+            .unwrap_or_else(InlineStr::empty);
         sink.event(Event::RtpStarted {
             id: self.id,
-            ssrc,
-            payload_type,
+            ssrc: h.ssrc,
+            payload_type: h.payload_type,
+            rid,
+            repaired,
         });
     }
 
