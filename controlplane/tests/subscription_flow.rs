@@ -312,7 +312,7 @@ async fn single_pc_subscriber_is_asked_to_reoffer_then_answered_sendonly_then_pr
             _ => None,
         })
         .collect();
-    assert_eq!(subscribed, [track.clone()]);
+    assert_eq!(subscribed, std::slice::from_ref(&track));
 
     // A late joiner gets the track in its very first answer.
     let mut carol = lobby::join(

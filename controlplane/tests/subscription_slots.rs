@@ -93,7 +93,10 @@ fn a_change_with_enough_mlines_forces_a_plain_reoffer() {
     assert_eq!((req.num_audios, req.num_videos), (0, 0));
     assert_eq!(s.requirement([0, 0], true), None, "one re-offer at a time");
     s.sync_offer(&offer());
-    assert!(s.requirement([0, 0], true).is_some(), "the offer came: ask again");
+    assert!(
+        s.requirement([0, 0], true).is_some(),
+        "the offer came: ask again"
+    );
 }
 
 #[test]
@@ -103,7 +106,11 @@ fn a_vanished_mline_gives_its_track_back() {
     s.assign(&MediaKind::Video, "TR_v");
     // Reject mid 4 (port 0) as a stopped transceiver would.
     let mut parsed = offer();
-    if let Some(m) = parsed.media.iter_mut().find(|m| m.mid.as_deref() == Some("4")) {
+    if let Some(m) = parsed
+        .media
+        .iter_mut()
+        .find(|m| m.mid.as_deref() == Some("4"))
+    {
         m.port = 0;
     }
     assert_eq!(s.sync_offer(&parsed), ["TR_v".to_string()]);
