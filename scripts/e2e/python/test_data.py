@@ -265,3 +265,36 @@ async def test_a_participant_without_can_publish_data_cannot_deliver(server, sin
     finally:
         for r in (mute, bob, alice):
             await r.disconnect()
+
+
+async def test_metrics_count_data_in_out_and_refusals(start_server):
+    from test_metrics import samples, scrape, start_with_metrics, total
+
+    srv, port = start_with_metrics(start_server)
+    alice = await join(srv, "alice", True)
+    bob = await join(srv, "bob", True)
+    mute = await join(srv, "mute", True, can_publish_data=False)
+    try:
+        inbox = collect(bob)
+        await wait_sees(alice, "bob")
+        await send_until_received(alice, inbox, b"counted")
+        for _ in range(3):
+            try:
+                await mute.local_participant.publish_data(b"forbidden")
+            except Exception:
+                pass
+        deadline = asyncio.get_running_loop().time() + 5
+        while True:
+            s = samples((await scrape(port))[1])
+            refused = total(s, "ringcast_data_packets_dropped_total", 'reason="no_permission"')
+            if refused > 0 or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert total(s, "ringcast_data_packets_total", 'direction="in"') >= 2
+        assert total(s, "ringcast_data_packets_total", 'direction="out"') >= 1
+        assert total(s, "ringcast_data_bytes_total", 'direction="in"') > 0
+        assert refused > 0, "the refused sender was not counted"
+        assert "ringcast_data_ring_full_total" in s
+    finally:
+        for r in (alice, bob, mute):
+            await r.disconnect()
