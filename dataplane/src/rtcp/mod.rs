@@ -5,9 +5,11 @@
 
 mod build;
 mod parse;
+mod twcc;
 
 pub use build::{write_nack, write_pli, write_receiver_report, write_sender_report, ReportBlock};
 pub use parse::{for_each_feedback, Feedback, RtcpError};
+pub use twcc::{TwccRecorder, TWCC_CAPACITY, TWCC_INTERVAL};
 
 /// RTCP packet types.
 pub const PT_SR: u8 = 200;

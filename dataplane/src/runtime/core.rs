@@ -234,7 +234,10 @@ impl WorkerCore {
                 return;
             }
         };
-        let Some((id, len)) = self.transports.unprotect_media(from, data, rtcp, &mut sink) else {
+        let Some((id, len)) = self
+            .transports
+            .unprotect_media(now, from, data, rtcp, &mut sink)
+        else {
             return;
         };
         let plain = &data[..len.min(data.len())];

@@ -157,10 +157,12 @@ impl TransportSet {
                 id,
                 rid,
                 repaired_rid,
+                transport_cc,
                 ..
             } => {
                 if let Some(t) = self.get_mut(id) {
                     t.rid_ids = (rid, repaired_rid);
+                    t.set_twcc(now, transport_cc);
                 }
             }
             Command::AddDownTrack { .. }
@@ -241,6 +243,7 @@ impl TransportSet {
     /// not authenticate. The first RTP of each SSRC is reported upward.
     pub fn unprotect_media(
         &mut self,
+        now: Instant,
         from: SocketAddr,
         pkt: &mut [u8],
         rtcp: bool,
@@ -259,6 +262,7 @@ impl TransportSet {
             Ok(len) => {
                 if !rtcp {
                     if let Some(plain) = pkt.get(..len) {
+                        t.note_arrival(now, plain);
                         t.note_rtp_ssrc(plain, sink);
                     }
                 }

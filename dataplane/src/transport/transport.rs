@@ -5,6 +5,7 @@ use ringcast_shared::records::{DtlsRole, Event, FailReason, InlineStr, Transport
 
 use crate::dtls::{DtlsCertificate, DtlsEvent, DtlsSession, SrtpKeyingMaterial};
 use crate::ice::{IceError, IceEvent, IceLite};
+use crate::rtcp::TwccRecorder;
 use crate::sctp::channels::{self, DataSendError};
 use crate::sctp::{SctpEvent, SctpTransport};
 use crate::srtp::{SrtpContext, SrtpError};
@@ -62,6 +63,10 @@ pub struct Transport {
     pub claimed: bool,
     /// Header-extension ids the peer negotiated: (rid, repaired rid).
     pub rid_ids: (u8, u8),
+    /// Transport-wide sequence numbers (transport-cc extension id) and
+    /// their arrival times, fed back to the publisher.
+    twcc_id: u8,
+    twcc: Option<Box<TwccRecorder>>,
     rid_waits: u8,
     seen_ssrcs: [u32; MAX_SEEN_SSRCS],
     seen_len: usize,
@@ -101,6 +106,8 @@ impl Transport {
             remote_owner: None,
             claimed: false,
             rid_ids: (0, 0),
+            twcc_id: 0,
+            twcc: None,
             rid_waits: 0,
             seen_ssrcs: [0; MAX_SEEN_SSRCS],
             seen_len: 0,
@@ -250,6 +257,29 @@ impl Transport {
         }
     }
 
+    /// The peer negotiated transport-cc with extension `id` (0: not).
+    pub fn set_twcc(&mut self, now: Instant, id: u8) {
+        self.twcc_id = id;
+        if id == 0 {
+            self.twcc = None;
+        } else if self.twcc.is_none() {
+            self.twcc = Some(Box::new(TwccRecorder::new(now)));
+        }
+    }
+
+    /// Notes the arrival of a decrypted RTP packet for congestion feedback.
+    pub fn note_arrival(&mut self, now: Instant, pkt: &[u8]) {
+        let Some(rec) = self.twcc.as_mut() else {
+            return;
+        };
+        let Ok(h) = crate::rtp::RtpHeader::parse(pkt) else {
+            return;
+        };
+        if let Some(&[a, b]) = crate::rtp::extension_value(pkt, &h, self.twcc_id) {
+            rec.record(u16::from_be_bytes([a, b]), h.ssrc, now);
+        }
+    }
+
     /// Reports the first RTP packet of each publisher SSRC (after it
     /// authenticated) with its simulcast rid, so the control plane can
     /// publish its track and tell its layers apart.
@@ -296,6 +326,7 @@ impl Transport {
             self.ice.poll_timeout(),
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.sctp.as_ref().and_then(|s| s.poll_timeout()),
+            self.twcc.as_ref().and_then(|t| t.poll_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -316,7 +347,29 @@ impl Transport {
                 s.handle_timeout(now);
             }
         }
+        if self
+            .twcc
+            .as_ref()
+            .and_then(|t| t.poll_timeout())
+            .is_some_and(|t| now >= t)
+        {
+            self.send_twcc(now, sink);
+        }
         self.drive(now, sink);
+    }
+
+    fn send_twcc(&mut self, now: Instant, sink: &mut dyn TransportSink) {
+        let mut buf = [0u8; 1500];
+        let Some(rec) = self.twcc.as_mut() else {
+            return;
+        };
+        let n = rec.build(now, 1, &mut buf[..1400]);
+        if n == 0 {
+            return;
+        }
+        if let Some((to, len)) = self.protect_rtcp(&mut buf, n) {
+            sink.send(to, &buf[..len]);
+        }
     }
 
     /// Ends the transport (control plane removed it).
