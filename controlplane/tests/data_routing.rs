@@ -130,7 +130,7 @@ fn destinations_are_synced_between_data_packet_and_user_packet_both_ways() {
 
 #[test]
 #[allow(deprecated)]
-fn hidden_sender_is_not_named_inside_user_packets() {
+fn hidden_sender_is_never_named_to_the_others() {
     let mut seq = SequenceTracker::default();
     let sender = SenderInfo {
         hidden: true,
@@ -143,6 +143,8 @@ fn hidden_sender_is_not_named_inside_user_packets() {
         &mut seq,
     )
     .expect("forwarded");
+    assert_eq!(out.participant_identity, "");
+    assert_eq!(out.participant_sid, "");
     let Some(Value::User(u)) = out.value else {
         panic!("user packet lost")
     };
@@ -493,4 +495,53 @@ fn link_without_rings_drops_and_counts() {
     let bytes: Arc<[u8]> = Arc::from(&b"x"[..]);
     assert!(!link.send(TransportId(1), ChannelKind::Reliable, &bytes));
     assert_eq!(link.counters.dropped(DropReason::RingFull), 1);
+}
+
+#[test]
+fn agent_text_stream_keeps_the_identity_it_speaks_for_other_streams_do_not() {
+    let mut seq = SequenceTracker::default();
+    let agent = SenderInfo {
+        sid: "PA_agent",
+        identity: "agent",
+        is_agent: true,
+        ..alice()
+    };
+    let header = |text: bool| proto::data_stream::Header {
+        stream_id: "s".into(),
+        topic: "lk.transcription".into(),
+        content_header: Some(if text {
+            proto::data_stream::header::ContentHeader::TextHeader(Default::default())
+        } else {
+            proto::data_stream::header::ContentHeader::ByteHeader(Default::default())
+        }),
+        ..Default::default()
+    };
+    let mut dp = packet(Value::StreamHeader(header(true)), 0);
+    dp.participant_identity = "alice".into();
+    let out = route(&agent, ChannelKind::Reliable, &dp, &mut seq).expect("forwarded");
+    assert_eq!(out.participant_identity, "alice");
+    let mut dp = packet(Value::StreamHeader(header(false)), 0);
+    dp.participant_identity = "alice".into();
+    let out = route(&agent, ChannelKind::Reliable, &dp, &mut seq).expect("forwarded");
+    assert_eq!(out.participant_identity, "agent");
+}
+
+#[test]
+fn a_refused_payload_still_advances_the_senders_sequence() {
+    let mut seq = SequenceTracker::default();
+    let transcript = packet(Value::Transcription(proto::Transcription::default()), 5);
+    assert_eq!(
+        route(&alice(), ChannelKind::Reliable, &transcript, &mut seq).err(),
+        Some(DropReason::NotForwarded)
+    );
+    assert_eq!(
+        route(
+            &alice(),
+            ChannelKind::Reliable,
+            &packet(Value::User(user_packet(b"x")), 5),
+            &mut seq
+        )
+        .err(),
+        Some(DropReason::StaleSequence)
+    );
 }

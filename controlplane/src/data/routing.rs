@@ -100,25 +100,37 @@ pub fn route_participant_packet(
     }
     let dp = proto::DataPacket::decode(bytes).map_err(|_| DropReason::Malformed)?;
     let fields = wire::fields(bytes).map_err(|_| DropReason::Malformed)?;
-    let mut keep_identity = false;
-    match &dp.value {
-        Some(Value::Transcription(_)) | Some(Value::Metrics(_)) if !sender.is_agent => {
-            return Err(DropReason::NotForwarded);
-        }
-        Some(Value::Transcription(_)) | Some(Value::ChatMessage(_)) => {
-            // Agents speak for others in transcripts and chat (§5.6).
-            keep_identity = sender.is_agent && !dp.participant_identity.is_empty();
-        }
-        _ => {}
-    }
+    // The sequence is checked before the payload, as livekit-server does: a
+    // packet that is not forwarded still advances the sender's count.
     if kind == ChannelKind::Reliable && !sequences.accept(sender.room, sender.sid, dp.sequence) {
         return Err(DropReason::StaleSequence);
     }
+    let speaks_for_other = sender.is_agent && !dp.participant_identity.is_empty();
+    let keep_identity = match &dp.value {
+        Some(Value::Transcription(_)) | Some(Value::Metrics(_)) if !sender.is_agent => {
+            return Err(DropReason::NotForwarded);
+        }
+        // Agents speak for others in transcripts, chat and text streams (§5.6).
+        Some(Value::Transcription(_)) | Some(Value::ChatMessage(_)) => speaks_for_other,
+        Some(Value::StreamHeader(h)) => {
+            speaks_for_other
+                && matches!(
+                    h.content_header,
+                    Some(proto::data_stream::header::ContentHeader::TextHeader(_))
+                )
+        }
+        _ => false,
+    };
+    // A hidden sender is never named to the others (§2.2: hidden
+    // participants are invisible), so its packets arrive as from the server.
     let identity = if keep_identity {
         dp.participant_identity.as_str()
+    } else if sender.hidden {
+        ""
     } else {
         sender.identity
     };
+    let sid = if sender.hidden { "" } else { sender.sid };
 
     // JS puts destinations in the UserPacket, Rust on the DataPacket: both
     // places carry the same list afterwards (§5.5, §5.6).
@@ -163,7 +175,9 @@ pub fn route_participant_packet(
             encoding::string::encode(DP_IDENTITY, &identity.to_string(), o);
         }
         encoding::string::encode_repeated(DP_DESTINATIONS, &destinations.identities, o);
-        encoding::string::encode(DP_SID, &sender.sid.to_string(), o);
+        if !sid.is_empty() {
+            encoding::string::encode(DP_SID, &sid.to_string(), o);
+        }
         if let Some(u) = &user_bytes {
             put_bytes(DP_USER, u, o);
         }
