@@ -287,6 +287,11 @@ pub fn on_track_published(
     publisher_sid: &str,
     track_sid: &str,
 ) {
+    // Others are never told of a hidden participant, so its tracks could
+    // not be matched to a publication (as `on_join`).
+    if set.get(publisher_sid).is_none_or(Participant::is_hidden) {
+        return;
+    }
     let subscribers: Vec<String> = set
         .iter()
         .filter(|p| p.sid != publisher_sid && auto_subscribes(p))
