@@ -49,11 +49,13 @@ function runPythonPeer(wsUrl, token, { dualPc, expect }) {
 /**
  * In the page: joins with livekit-client directly, records DataReceived, and
  * publishes "hello from web" (topic "web") every 300 ms until a packet from
- * `expect` arrives; then a few more, so the other side surely gets one.
+ * every identity in `expect` arrives; then a few more, so the others surely
+ * get one. Then "dm" messages only for `dmTo` (JS puts destinations inside
+ * the UserPacket, §5.5), and last a broadcast "end".
  */
-async function browserExchange(page, { url, token, singlePeerConnection, expect }) {
+async function browserExchange(page, { url, token, singlePeerConnection, expect, dmTo }) {
   return page.evaluate(
-    async ({ url, token, singlePeerConnection, expect }) => {
+    async ({ url, token, singlePeerConnection, expect, dmTo }) => {
       const LK = window.LivekitClient;
       const room = new LK.Room({ singlePeerConnection });
       const got = [];
@@ -64,12 +66,25 @@ async function browserExchange(page, { url, token, singlePeerConnection, expect 
       try {
         await room.connect(url, token);
         const deadline = performance.now() + 30_000;
-        while (!got.some((g) => g.from === expect) && performance.now() < deadline) {
+        const heardAll = () => expect.every((id) => got.some((g) => g.from === id));
+        while (!heardAll() && performance.now() < deadline) {
           await room.localParticipant.publishData(enc.encode('hello from web'), { reliable: true, topic: 'web' });
           await new Promise((r) => setTimeout(r, 300));
         }
         for (let i = 0; i < 5; i++) {
           await room.localParticipant.publishData(enc.encode('hello from web'), { reliable: true, topic: 'web' });
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        for (let i = 0; i < 3; i++) {
+          await room.localParticipant.publishData(enc.encode('only for you'), {
+            reliable: true,
+            topic: 'dm',
+            destinationIdentities: dmTo,
+          });
+        }
+        await new Promise((r) => setTimeout(r, 300));
+        for (let i = 0; i < 10; i++) {
+          await room.localParticipant.publishData(enc.encode('bye'), { reliable: true, topic: 'end' });
           await new Promise((r) => setTimeout(r, 300));
         }
         return { ok: true, got };
@@ -79,7 +94,7 @@ async function browserExchange(page, { url, token, singlePeerConnection, expect 
         await room.disconnect().catch(() => {});
       }
     },
-    { url, token, singlePeerConnection, expect },
+    { url, token, singlePeerConnection, expect, dmTo },
   );
 }
 
@@ -109,12 +124,21 @@ describe('data between livekit-client in Chromium and the Python SDK', { timeout
         p = await openPage(browser, site.url, 'web');
         const webToken = await joinToken(roomName, 'web');
         const pyToken = await joinToken(roomName, 'py');
-        const [web, py] = await Promise.all([
-          browserExchange(p.page, { url: server.wsUrl, token: webToken, singlePeerConnection, expect: 'py' }),
+        const eveToken = await joinToken(roomName, 'eve');
+        const [web, py, eve] = await Promise.all([
+          browserExchange(p.page, {
+            url: server.wsUrl,
+            token: webToken,
+            singlePeerConnection,
+            expect: ['py', 'eve'],
+            dmTo: ['py'],
+          }),
           runPythonPeer(server.wsUrl, pyToken, { dualPc: !singlePeerConnection, expect: 'web' }),
+          runPythonPeer(server.wsUrl, eveToken, { dualPc: !singlePeerConnection, expect: 'web' }),
         ]);
         results.web = web;
         results.py = py;
+        results.eve = eve;
         assert.equal(web.ok, true, 'browser side failed');
         const fromPy = web.got.find((g) => g.from === 'py');
         assert.ok(fromPy, 'browser never got the Python message');
@@ -122,7 +146,15 @@ describe('data between livekit-client in Chromium and the Python SDK', { timeout
         assert.equal(fromPy.topic, 'py');
         assert.ok(!web.got.some((g) => g.from === 'web'), 'the browser got its own message back');
         assert.equal(py.code, 0, 'Python peer failed');
-        assert.deepEqual(py.result, { ok: true, got: 'hello from web', from: 'web', topic: 'web' });
+        assert.equal(eve.code, 0, 'second Python peer failed');
+        for (const r of [py.result, eve.result]) {
+          assert.equal(r.ok, true);
+          assert.deepEqual([r.got, r.from, r.topic], ['hello from web', 'web', 'web']);
+          assert.equal(r.ended, true, 'the closing broadcast did not arrive');
+        }
+        // The browser's destinationIdentities (inside the UserPacket) are honoured.
+        assert.ok(py.result.topics.includes('dm'), 'py did not get its direct message');
+        assert.ok(!eve.result.topics.includes('dm'), 'eve got a message for py');
       } catch (e) {
         t.diagnostic(failureReport({ pages: [p], server, results }));
         throw e;
