@@ -16,6 +16,7 @@ pub mod rooms;
 pub mod sdp;
 pub mod server;
 pub mod signal;
+pub mod speakers;
 pub mod subscription;
 pub mod twirp;
 pub mod webhook;

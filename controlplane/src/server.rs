@@ -31,6 +31,8 @@ pub struct AppState {
     pub webhooks: Arc<crate::webhook::Notifier>,
     /// Data-channel forwarding: the data-out rings and their counters.
     pub data: Arc<crate::data::DataLink>,
+    /// Active-speaker detection per room.
+    pub speakers: Arc<crate::speakers::Speakers>,
 }
 
 /// Control-plane counters (rejected input and the like).
@@ -69,6 +71,7 @@ impl AppState {
             node_id: crate::ids::guid("ND_"),
             webhooks,
             data: Arc::new(crate::data::DataLink::default()),
+            speakers: Arc::new(crate::speakers::Speakers::default()),
         }
     }
 }
@@ -215,6 +218,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
                 .map_err(|e| ServerError::Dataplane(e.to_string()))?;
             state.data.attach(data_out);
             tokio::spawn(crate::data::pump(state.clone(), data_in));
+            tokio::spawn(crate::speakers::run(state.clone()));
             (state, Some(guard), Some(region))
         }
         None => (AppState::new(config), None, None),

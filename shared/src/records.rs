@@ -275,8 +275,9 @@ pub enum Event {
     /// The audio level (RFC 6464 header extension) of a publisher's audio
     /// SSRC over the last window (~100 ms), for active-speaker detection.
     /// `level` is linear, 0.0 (silence, 127 dBov) to 1.0 (0 dBov), averaged
-    /// over the packets; `voiced` is how many of them had the voice flag or a
-    /// level louder than -50 dBov; `packets` how many carried the extension.
+    /// over the packets; `voiced` is how many of them were at least as loud
+    /// as -30 dBov (LiveKit's speaking threshold); `packets` how many carried
+    /// the extension.
     AudioLevel {
         id: TransportId,
         ssrc: u32,

@@ -21,6 +21,19 @@ pub fn on_event(state: &AppState, ev: Event) {
     let Some(owner) = state.media.owner(id) else {
         return;
     };
+    if let Event::AudioLevel {
+        level,
+        voiced,
+        packets,
+        ..
+    } = ev
+    {
+        // Ten per second per audio stream: not logged.
+        state
+            .speakers
+            .observe(&owner.room, &owner.participant_sid, level, voiced, packets);
+        return;
+    }
     tracing::debug!(transport = id.0, participant = %owner.participant_sid, pc = ?owner.pc, event = ?ev, "transport event");
     match ev {
         Event::DtlsConnected { .. } => {

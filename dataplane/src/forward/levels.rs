@@ -12,8 +12,9 @@ use crate::rtp::AudioLevel;
 pub const LEVEL_WINDOW: Duration = Duration::from_millis(100);
 /// Audio streams tracked at once per worker; more are not measured.
 const MAX_STREAMS: usize = 4096;
-/// Louder than this (-dBov) counts as voiced even without the V flag.
-const VOICED_DBOV: u8 = 50;
+/// Louder than this (-dBov) counts as speech: livekit-server's default
+/// `audio.active_level` (the V flag is not trusted: encoders differ).
+const LOUD_DBOV: u8 = 30;
 
 #[derive(Default, Clone, Copy)]
 struct Acc {
@@ -61,7 +62,7 @@ impl AudioLevels {
         };
         acc.sum += self.linear[usize::from(level.dbov & 0x7f)];
         acc.packets = acc.packets.saturating_add(1);
-        if level.voice || level.dbov < VOICED_DBOV {
+        if level.dbov <= LOUD_DBOV {
             acc.voiced = acc.voiced.saturating_add(1);
         }
     }
