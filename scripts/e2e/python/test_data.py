@@ -15,6 +15,7 @@ from livekit import api, rtc
 
 from support import DEV_KEY, DEV_SECRET
 from test_connect import VARIANTS, token
+from test_connect import server as server_on_each_driver  # noqa: F401  (fixture: io_uring and portable)
 
 ROOM = "data-room"
 
@@ -83,7 +84,8 @@ async def send_until_received(sender: rtc.Room, inbox: asyncio.Queue, payload: b
 
 
 @pytest.mark.parametrize("single_pc", VARIANTS)
-async def test_300_reliable_messages_arrive_complete_in_order_with_the_sender(server, single_pc):
+async def test_300_reliable_messages_arrive_complete_in_order_with_the_sender(server_on_each_driver, single_pc):
+    server = server_on_each_driver
     alice = await join(server, "alice", single_pc)
     bob = await join(server, "bob", single_pc)
     try:
