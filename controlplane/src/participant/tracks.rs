@@ -30,6 +30,8 @@ pub struct PublishedTrack {
     /// Media (SSRC, payload type) pairs seen in the SDP or in RTP, in the
     /// order learnt; simulcast layers each add one.
     pub sources: Vec<(u32, u8)>,
+    /// Simulcast layer of an SSRC from its rid: `f` 3, `h` 2, `q` 1.
+    pub layers: Vec<(u32, u8)>,
     /// True once its first RTP arrived: then others are told of it.
     pub published: bool,
 }
@@ -124,16 +126,29 @@ impl PublishedTrack {
             codec_fmtp: None,
             rtx_pts: Vec::new(),
             sources: Vec::new(),
+            layers: Vec::new(),
             published: false,
         }
     }
 
-    /// The media SSRC subscribers are fed from: the first source whose
-    /// payload type is the primary codec's, else the first non-RTX one.
+    /// The media SSRC subscribers are fed from: among the sources whose
+    /// payload type is the primary codec's, the highest simulcast layer seen
+    /// so far (the best available, as livekit-server defaults to), else the
+    /// first non-RTX one.
     pub fn source(&self) -> Option<(u32, u8)> {
+        let layer = |ssrc: u32| {
+            self.layers
+                .iter()
+                .find(|(s, _)| *s == ssrc)
+                .map_or(0, |(_, l)| *l)
+        };
         self.sources
             .iter()
-            .find(|(_, pt)| Some(*pt) == self.primary_pt)
+            .filter(|(_, pt)| Some(*pt) == self.primary_pt)
+            .fold(None::<&(u32, u8)>, |best, s| match best {
+                Some(b) if layer(b.0) >= layer(s.0) => Some(b),
+                _ => Some(s),
+            })
             .or_else(|| {
                 self.sources
                     .iter()
@@ -285,6 +300,22 @@ pub fn on_rtp_started(tracks: &mut [PublishedTrack], ssrc: u32, pt: u8) -> Optio
     }
     t.published = true;
     Some(TrackChange::Published(t.info.clone()))
+}
+
+/// The dataplane read simulcast rid `rid` on `ssrc` (a media SSRC, not RTX):
+/// remember its layer, so `source()` can prefer the best one.
+pub fn note_layer(tracks: &mut [PublishedTrack], ssrc: u32, rid: &str) {
+    let rank = match rid {
+        "f" => 3,
+        "h" => 2,
+        "q" => 1,
+        _ => return,
+    };
+    for t in tracks.iter_mut() {
+        if !t.layers.iter().any(|(s, _)| *s == ssrc) {
+            t.layers.push((ssrc, rank));
+        }
+    }
 }
 
 /// The track that carries `ssrc`, once known.

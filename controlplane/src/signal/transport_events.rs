@@ -48,12 +48,19 @@ pub fn on_event(state: &AppState, ev: Event) {
             });
         }
         Event::RtpStarted {
-            ssrc, payload_type, ..
+            ssrc,
+            payload_type,
+            rid,
+            repaired,
+            ..
         } => {
             let published = state.live.with(&owner.room, |set| {
                 let p = set.get_mut(&owner.participant_sid)?;
                 let source_before =
                     crate::participant::track_of_ssrc(&p.tracks, ssrc).and_then(|t| t.source());
+                if !repaired {
+                    crate::participant::note_layer(&mut p.tracks, ssrc, rid.as_str());
+                }
                 let change = crate::participant::on_rtp_started(&mut p.tracks, ssrc, payload_type);
                 let track = crate::participant::track_of_ssrc(&p.tracks, ssrc)
                     .map(|t| (t.info.sid.clone(), t.source()));

@@ -205,5 +205,8 @@
     },
 
     snapshot,
+
+    /** The live Room (for media.js). */
+    room: () => room,
   };
 })();

@@ -26,6 +26,7 @@ function routes() {
   return new Map([
     ['/', [join(HERE, 'page.html'), 'text/html; charset=utf-8']],
     ['/page.js', [join(HERE, 'page.js'), 'text/javascript; charset=utf-8']],
+    ['/media.js', [join(HERE, 'media.js'), 'text/javascript; charset=utf-8']],
     ['/livekit-client.umd.js', [join(dist, 'livekit-client.umd.js'), 'text/javascript; charset=utf-8']],
   ]);
 }
