@@ -638,3 +638,28 @@ fn a_publisher_moving_to_a_5_tuple_of_another_worker_keeps_flowing() {
     );
     assert_eq!(ws[1].core.counters().srtp_failed, 0);
 }
+
+#[test]
+fn a_paused_publisher_stream_is_reported_stopped_then_started_again() {
+    let (now, mut ws, mut publisher, _subscriber, _) = setup(1);
+    let w = &mut ws[0];
+    let mut out = Out::default();
+    let p = rtp_packet(VIDEO_SSRC, 96, 1, 0, &vp8(true, true, 1), None);
+    publisher.send_rtp(now, w, &p, &mut out);
+    let mut t = now;
+    for _ in 0..10 {
+        t += Duration::from_millis(250);
+        w.core.on_tick(t, &mut out);
+    }
+    let p = rtp_packet(VIDEO_SSRC, 96, 2, 3000, &vp8(false, true, 2), None);
+    publisher.send_rtp(t, w, &p, &mut out);
+    let mut seen = Vec::new();
+    while let Some(ev) = w.events.try_pop() {
+        match ev {
+            Event::RtpStarted { ssrc, .. } if ssrc == VIDEO_SSRC => seen.push("started"),
+            Event::RtpStopped { ssrc, .. } if ssrc == VIDEO_SSRC => seen.push("stopped"),
+            _ => {}
+        }
+    }
+    assert_eq!(seen, ["started", "stopped", "started"]);
+}

@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 /// (2: per-worker stats blocks after the rings, see `crate::stats`;
 /// 4: down-track forwarding commands and keyframe/audio-level events;
 /// 5: per-worker data-in/data-out rings of `crate::data_ring::DataRecord`;
-/// 6: rid on `RtpStarted`).
-pub const RECORDS_VERSION: u32 = 6;
+/// 6: rid on `RtpStarted`; 7: `RtpStopped`).
+pub const RECORDS_VERSION: u32 = 7;
 
 /// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
 /// across both planes. Chosen by the control plane, never reused while live.
@@ -184,6 +184,9 @@ pub struct DownTrackSpec {
     pub codec: CodecId,
 }
 
+/// Silence after which a publisher SSRC is reported stopped.
+pub const RTP_STOPPED_AFTER_MS: u64 = 1500;
+
 /// Control plane -> worker. Every worker gets every transport command: the
 /// kernel's SO_REUSEPORT hash, not the control plane, decides which worker a
 /// client's 5-tuple lands on, and that worker binds the transport.
@@ -272,6 +275,10 @@ pub enum Event {
     SctpConnected { id: TransportId },
     /// The transport is gone; the control plane should clean up.
     TransportFailed { id: TransportId, reason: FailReason },
+    /// No RTP of `ssrc` for [`RTP_STOPPED_AFTER_MS`] (a simulcast layer the
+    /// publisher paused, or a muted/ended stream). When it flows again the
+    /// worker reports `RtpStarted` for it once more.
+    RtpStopped { id: TransportId, ssrc: u32 },
     /// The audio level (RFC 6464 header extension) of a publisher's audio
     /// SSRC over the last window (~100 ms), for active-speaker detection.
     /// `level` is linear, 0.0 (silence, 127 dBov) to 1.0 (0 dBov), averaged

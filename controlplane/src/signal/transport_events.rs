@@ -16,7 +16,8 @@ pub fn on_event(state: &AppState, ev: Event) {
         | Event::SctpConnected { id }
         | Event::TransportFailed { id, .. }
         | Event::RtpStarted { id, .. }
-        | Event::AudioLevel { id, .. } => id,
+        | Event::AudioLevel { id, .. }
+        | Event::RtpStopped { id, .. } => id,
     };
     let Some(owner) = state.media.owner(id) else {
         return;

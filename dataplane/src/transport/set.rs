@@ -263,7 +263,7 @@ impl TransportSet {
                 if !rtcp {
                     if let Some(plain) = pkt.get(..len) {
                         t.note_arrival(now, plain);
-                        t.note_rtp_ssrc(plain, sink);
+                        t.note_rtp_ssrc(now, plain, sink);
                     }
                 }
                 Some((t.id, len))

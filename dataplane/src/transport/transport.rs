@@ -1,7 +1,9 @@
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use ringcast_shared::records::{DtlsRole, Event, FailReason, InlineStr, TransportId, WireAddr};
+use ringcast_shared::records::{
+    DtlsRole, Event, FailReason, InlineStr, TransportId, WireAddr, RTP_STOPPED_AFTER_MS,
+};
 
 use crate::dtls::{DtlsCertificate, DtlsEvent, DtlsSession, SrtpKeyingMaterial};
 use crate::ice::{IceError, IceEvent, IceLite};
@@ -37,6 +39,9 @@ const SERVER_CHANNELS: [(&str, bool, Option<u32>); 3] = [
 /// layers plus RTX per track; beyond this, new SSRCs are not reported).
 const MAX_SEEN_SSRCS: usize = 64;
 
+/// How often quiet publisher SSRCs are looked for.
+const STALL_CHECK: Duration = Duration::from_millis(250);
+
 /// Scratch size for one STUN response.
 const STUN_OUT: usize = 256;
 
@@ -69,6 +74,10 @@ pub struct Transport {
     twcc: Option<Box<TwccRecorder>>,
     rid_waits: u8,
     seen_ssrcs: [u32; MAX_SEEN_SSRCS],
+    /// Last packet of each seen SSRC, and whether it was reported stopped.
+    seen_last: [Option<Instant>; MAX_SEEN_SSRCS],
+    seen_stopped: [bool; MAX_SEEN_SSRCS],
+    next_stall_check: Option<Instant>,
     seen_len: usize,
 }
 
@@ -110,6 +119,9 @@ impl Transport {
             twcc: None,
             rid_waits: 0,
             seen_ssrcs: [0; MAX_SEEN_SSRCS],
+            seen_last: [None; MAX_SEEN_SSRCS],
+            seen_stopped: [false; MAX_SEEN_SSRCS],
+            next_stall_check: None,
             seen_len: 0,
         }
     }
@@ -283,14 +295,33 @@ impl Transport {
     /// Reports the first RTP packet of each publisher SSRC (after it
     /// authenticated) with its simulcast rid, so the control plane can
     /// publish its track and tell its layers apart.
-    pub fn note_rtp_ssrc(&mut self, pkt: &[u8], sink: &mut dyn TransportSink) {
+    pub fn note_rtp_ssrc(&mut self, now: Instant, pkt: &[u8], sink: &mut dyn TransportSink) {
+        if pkt.len() < 12 {
+            return;
+        }
+        let ssrc = u32::from_be_bytes([pkt[8], pkt[9], pkt[10], pkt[11]]);
+        let seen = self.seen_ssrcs.get(..self.seen_len).unwrap_or(&[]);
+        if let Some(i) = seen.iter().position(|&s| s == ssrc) {
+            self.seen_last[i] = Some(now);
+            if self.seen_stopped[i] {
+                // Flowing again after a pause: report it once more.
+                self.seen_stopped[i] = false;
+                sink.event(Event::RtpStarted {
+                    id: self.id,
+                    ssrc,
+                    payload_type: pkt[1] & 0x7f,
+                    rid: InlineStr::empty(),
+                    repaired: false,
+                });
+            }
+            return;
+        }
+        if self.seen_len >= MAX_SEEN_SSRCS {
+            return;
+        }
         let Ok(h) = crate::rtp::RtpHeader::parse(pkt) else {
             return;
         };
-        let seen = self.seen_ssrcs.get(..self.seen_len).unwrap_or(&[]);
-        if seen.contains(&h.ssrc) || self.seen_len >= MAX_SEEN_SSRCS {
-            return;
-        }
         let (rid_id, rrid_id) = self.rid_ids;
         let (rid, repaired) = match crate::rtp::extension_value(pkt, &h, rid_id) {
             Some(r) => (r, false),
@@ -306,7 +337,9 @@ impl Transport {
             return;
         }
         self.seen_ssrcs[self.seen_len] = h.ssrc;
+        self.seen_last[self.seen_len] = Some(now);
         self.seen_len += 1;
+        self.next_stall_check.get_or_insert(now + STALL_CHECK);
         let rid = std::str::from_utf8(rid)
             .ok()
             .and_then(InlineStr::new)
@@ -327,6 +360,7 @@ impl Transport {
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.sctp.as_ref().and_then(|s| s.poll_timeout()),
             self.twcc.as_ref().and_then(|t| t.poll_timeout()),
+            self.next_stall_check,
         ]
         .into_iter()
         .flatten()
@@ -355,7 +389,28 @@ impl Transport {
         {
             self.send_twcc(now, sink);
         }
+        self.check_stalls(now, sink);
         self.drive(now, sink);
+    }
+
+    /// Reports publisher SSRCs that went quiet (`RtpStopped`).
+    fn check_stalls(&mut self, now: Instant, sink: &mut dyn TransportSink) {
+        if self.next_stall_check.is_none_or(|t| now < t) {
+            return;
+        }
+        self.next_stall_check = Some(now + STALL_CHECK);
+        let after = Duration::from_millis(RTP_STOPPED_AFTER_MS);
+        for i in 0..self.seen_len {
+            let quiet =
+                self.seen_last[i].is_some_and(|t| now.saturating_duration_since(t) >= after);
+            if quiet && !self.seen_stopped[i] {
+                self.seen_stopped[i] = true;
+                sink.event(Event::RtpStopped {
+                    id: self.id,
+                    ssrc: self.seen_ssrcs[i],
+                });
+            }
+        }
     }
 
     fn send_twcc(&mut self, now: Instant, sink: &mut dyn TransportSink) {
