@@ -57,11 +57,27 @@ pub enum WorkerStat {
     EventsDropped = 14,
     /// Transports the worker currently holds (a gauge, not a counter).
     Transports = 15,
+    RtpIn = 16,
+    Forwarded = 17,
+    ForwardedBytes = 18,
+    Retransmits = 19,
+    NackIn = 20,
+    NackMiss = 21,
+    PliIn = 22,
+    PliOut = 23,
+    CrossOut = 24,
+    CrossIn = 25,
+    CrossFull = 26,
+    SrtpFailed = 27,
+    SrtpReplayed = 28,
+    NackOut = 29,
+    RtxIn = 30,
+    RtpMalformed = 31,
 }
 
 impl WorkerStat {
     /// Every defined stat, in slot order.
-    pub const ALL: [WorkerStat; 16] = [
+    pub const ALL: [WorkerStat; 32] = [
         WorkerStat::PacketsIn,
         WorkerStat::BytesIn,
         WorkerStat::PacketsOut,
@@ -78,6 +94,22 @@ impl WorkerStat {
         WorkerStat::AddRefused,
         WorkerStat::EventsDropped,
         WorkerStat::Transports,
+        WorkerStat::RtpIn,
+        WorkerStat::Forwarded,
+        WorkerStat::ForwardedBytes,
+        WorkerStat::Retransmits,
+        WorkerStat::NackIn,
+        WorkerStat::NackMiss,
+        WorkerStat::PliIn,
+        WorkerStat::PliOut,
+        WorkerStat::CrossOut,
+        WorkerStat::CrossIn,
+        WorkerStat::CrossFull,
+        WorkerStat::SrtpFailed,
+        WorkerStat::SrtpReplayed,
+        WorkerStat::NackOut,
+        WorkerStat::RtxIn,
+        WorkerStat::RtpMalformed,
     ];
 
     /// The slot this stat lives in.
@@ -104,6 +136,22 @@ impl WorkerStat {
             WorkerStat::AddRefused => "add_refused",
             WorkerStat::EventsDropped => "events_dropped",
             WorkerStat::Transports => "transports",
+            WorkerStat::RtpIn => "rtp_in",
+            WorkerStat::Forwarded => "forwarded",
+            WorkerStat::ForwardedBytes => "forwarded_bytes",
+            WorkerStat::Retransmits => "retransmits",
+            WorkerStat::NackIn => "nack_in",
+            WorkerStat::NackMiss => "nack_miss",
+            WorkerStat::PliIn => "pli_in",
+            WorkerStat::PliOut => "pli_out",
+            WorkerStat::CrossOut => "cross_out",
+            WorkerStat::CrossIn => "cross_in",
+            WorkerStat::CrossFull => "cross_full",
+            WorkerStat::SrtpFailed => "srtp_failed",
+            WorkerStat::SrtpReplayed => "srtp_replayed",
+            WorkerStat::NackOut => "nack_out",
+            WorkerStat::RtxIn => "rtx_in",
+            WorkerStat::RtpMalformed => "rtp_malformed",
         }
     }
 }

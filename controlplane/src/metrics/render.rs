@@ -49,7 +49,11 @@ pub struct WorkerSample {
 }
 
 /// Why the dataplane dropped a datagram: `(reason label, stat)`.
-const DROP_REASONS: [(&str, WorkerStat); 6] = [
+const DROP_REASONS: [(&str, WorkerStat); 10] = [
+    ("srtp_auth", WorkerStat::SrtpFailed),
+    ("replay", WorkerStat::SrtpReplayed),
+    ("malformed", WorkerStat::RtpMalformed),
+    ("ring_full", WorkerStat::CrossFull),
     ("unknown_ufrag", WorkerStat::StunUnknownUfrag),
     ("stun_rejected", WorkerStat::StunRejected),
     ("unbound", WorkerStat::UnboundDropped),
@@ -164,6 +168,88 @@ pub fn render(s: &Snapshot) -> String {
             sum(&s.workers, bytes),
         );
     }
+
+    let mut f = Family::start(
+        &mut out,
+        "livekit_packet_retransmit_total",
+        "counter",
+        "RTP packets resent to subscribers from the packet cache (NACK answers).",
+    );
+    f.sample(&node, sum(&s.workers, WorkerStat::Retransmits));
+    let mut f = Family::start(
+        &mut out,
+        "livekit_nack_total",
+        "counter",
+        "NACKed packets: incoming from subscribers, outgoing to publishers.",
+    );
+    f.sample(
+        &with_node(&[("direction", "incoming")]),
+        sum(&s.workers, WorkerStat::NackIn),
+    );
+    f.sample(
+        &with_node(&[("direction", "outgoing")]),
+        sum(&s.workers, WorkerStat::NackOut),
+    );
+    let mut f = Family::start(
+        &mut out,
+        "livekit_pli_total",
+        "counter",
+        "Keyframe requests: incoming from subscribers, outgoing to publishers.",
+    );
+    f.sample(
+        &with_node(&[("direction", "incoming")]),
+        sum(&s.workers, WorkerStat::PliIn),
+    );
+    f.sample(
+        &with_node(&[("direction", "outgoing")]),
+        sum(&s.workers, WorkerStat::PliOut),
+    );
+    Family::start(
+        &mut out,
+        "ringcast_nack_miss_total",
+        "counter",
+        "NACKed packets no longer in the cache (or resent too often).",
+    )
+    .sample(&[], sum(&s.workers, WorkerStat::NackMiss));
+    Family::start(
+        &mut out,
+        "ringcast_rtx_received_total",
+        "counter",
+        "Retransmissions (RTX) publishers sent after our NACKs.",
+    )
+    .sample(&[], sum(&s.workers, WorkerStat::RtxIn));
+    Family::start(
+        &mut out,
+        "ringcast_rtp_received_total",
+        "counter",
+        "Authenticated RTP packets from publishers.",
+    )
+    .sample(&[], sum(&s.workers, WorkerStat::RtpIn));
+    Family::start(
+        &mut out,
+        "ringcast_forwarded_packets_total",
+        "counter",
+        "RTP packets sent to subscribers (first transmissions).",
+    )
+    .sample(&[], sum(&s.workers, WorkerStat::Forwarded));
+    Family::start(
+        &mut out,
+        "ringcast_forwarded_bytes_total",
+        "counter",
+        "Bytes of RTP sent to subscribers.",
+    )
+    .sample(&[], sum(&s.workers, WorkerStat::ForwardedBytes));
+    let mut f = Family::start(
+        &mut out,
+        "ringcast_cross_worker_packets_total",
+        "counter",
+        "Plaintext copies handed between workers (out) and received (in).",
+    );
+    f.sample(
+        &[("direction", "out")],
+        sum(&s.workers, WorkerStat::CrossOut),
+    );
+    f.sample(&[("direction", "in")], sum(&s.workers, WorkerStat::CrossIn));
 
     let names: Vec<String> = (0..s.workers.len()).map(|i| i.to_string()).collect();
     let per_worker = |out: &mut String, name, kind, help, stat: WorkerStat| {

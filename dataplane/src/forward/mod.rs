@@ -73,6 +73,10 @@ pub struct ForwardCounters {
     pub nack_miss: u64,
     /// Commands refused (table full).
     pub commands_refused: u64,
+    /// NACKs we sent to publishers for their own losses, and the
+    /// retransmissions (RTX) that came back.
+    pub nack_out: u64,
+    pub rtx_in: u64,
 }
 
 /// Header-extension ids a transport's peer negotiated.

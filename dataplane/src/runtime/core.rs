@@ -301,6 +301,7 @@ impl WorkerCore {
         if let Some(stats) = self.stats.as_mut() {
             let core = CoreCounters {
                 transports: self.transports.counters,
+                forward: self.forwarder.counters,
                 transports_live: self.transports.len() as u64,
                 events_dropped: self.events_dropped,
             };

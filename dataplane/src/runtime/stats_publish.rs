@@ -33,6 +33,7 @@ pub struct StatsPublisher {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CoreCounters {
     pub transports: TransportCounters,
+    pub forward: crate::forward::ForwardCounters,
     pub transports_live: u64,
     pub events_dropped: u64,
 }
@@ -78,6 +79,23 @@ impl StatsPublisher {
         b.set(WorkerStat::AddRefused, t.add_refused);
         b.set(WorkerStat::EventsDropped, core.events_dropped);
         b.set(WorkerStat::Transports, core.transports_live);
+        b.set(WorkerStat::SrtpFailed, t.srtp_failed);
+        b.set(WorkerStat::SrtpReplayed, t.srtp_replayed);
+        let f = &core.forward;
+        b.set(WorkerStat::RtpIn, f.rtp_in);
+        b.set(WorkerStat::Forwarded, f.forwarded);
+        b.set(WorkerStat::ForwardedBytes, f.forwarded_bytes);
+        b.set(WorkerStat::Retransmits, f.retransmits);
+        b.set(WorkerStat::NackIn, f.nack_in);
+        b.set(WorkerStat::NackMiss, f.nack_miss);
+        b.set(WorkerStat::PliIn, f.pli_in);
+        b.set(WorkerStat::PliOut, f.pli_out);
+        b.set(WorkerStat::CrossOut, f.cross_out);
+        b.set(WorkerStat::CrossIn, f.cross_in);
+        b.set(WorkerStat::CrossFull, f.cross_full);
+        b.set(WorkerStat::NackOut, f.nack_out);
+        b.set(WorkerStat::RtxIn, f.rtx_in);
+        b.set(WorkerStat::RtpMalformed, f.rtp_malformed);
     }
 }
 
