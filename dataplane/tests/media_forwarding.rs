@@ -663,3 +663,87 @@ fn a_paused_publisher_stream_is_reported_stopped_then_started_again() {
     }
     assert_eq!(seen, ["started", "stopped", "started"]);
 }
+
+#[test]
+fn publisher_loss_is_nacked_and_its_rtx_answer_is_forwarded_as_the_original() {
+    const RTX_SSRC: u32 = 0x1111_0099;
+    let (now, mut ws, mut publisher, mut subscriber, _) = setup(1);
+    let w = &mut ws[0];
+    let mut out = Out::default();
+    w.command(
+        now,
+        spec(
+            VIDEO_SSRC,
+            96,
+            OUT_VIDEO_SSRC,
+            96,
+            MediaKind::Video,
+            CodecId::Vp8,
+        ),
+        &mut out,
+    );
+    w.command(
+        now,
+        Command::SetRtxPair {
+            id: PUB,
+            media_ssrc: VIDEO_SSRC,
+            rtx_ssrc: RTX_SSRC,
+        },
+        &mut out,
+    );
+    publisher.take(&mut out);
+    let frames: Vec<Vec<u8>> = (0..6u16)
+        .map(|i| {
+            rtp_packet(
+                VIDEO_SSRC,
+                96,
+                200 + i,
+                9000,
+                &vp8(i == 0, true, i as u8),
+                None,
+            )
+        })
+        .collect();
+    // 202 and 203 are lost on the way in.
+    for i in [0usize, 1, 4, 5] {
+        publisher.send_rtp(now, w, &frames[i], &mut out);
+    }
+    let (_, to_pub) = publisher.take(&mut out);
+    let mut nacked = Vec::new();
+    for p in &to_pub {
+        rtcp::for_each_feedback(p, |fb| {
+            if let Feedback::Nack {
+                media_ssrc,
+                pid,
+                blp,
+            } = fb
+            {
+                assert_eq!(media_ssrc, VIDEO_SSRC);
+                nacked.push(pid);
+                for b in 0..16 {
+                    if blp & (1 << b) != 0 {
+                        nacked.push(pid + b + 1);
+                    }
+                }
+            }
+        })
+        .unwrap();
+    }
+    assert_eq!(nacked, [202, 203], "the gap is NACKed to the publisher");
+    assert_eq!(w.core.forward_counters().nack_out, 2);
+    let (got, _) = subscriber.take(&mut out);
+    assert_eq!(got.len(), 4);
+
+    // The publisher answers with RTX (RFC 4588: OSN, then the payload).
+    let original = RtpHeader::parse(&frames[2]).unwrap();
+    let mut rtx_payload = 202u16.to_be_bytes().to_vec();
+    rtx_payload.extend_from_slice(original.payload(&frames[2]));
+    let rtx = rtp_packet(RTX_SSRC, 97, 7000, 9000, &rtx_payload, None);
+    publisher.send_rtp(now, w, &rtx, &mut out);
+    let (got, _) = subscriber.take(&mut out);
+    assert_eq!(got.len(), 1, "the repaired packet reaches the subscriber");
+    let h = RtpHeader::parse(&got[0]).unwrap();
+    assert_eq!((h.ssrc, h.payload_type), (OUT_VIDEO_SSRC, 96));
+    assert_eq!(h.payload(&got[0]), original.payload(&frames[2]));
+    assert_eq!(w.core.counters().rtx_in, 1);
+}

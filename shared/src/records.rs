@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 /// (2: per-worker stats blocks after the rings, see `crate::stats`;
 /// 4: down-track forwarding commands and keyframe/audio-level events;
 /// 5: per-worker data-in/data-out rings of `crate::data_ring::DataRecord`;
-/// 6: rid on `RtpStarted`; 7: `RtpStopped`).
-pub const RECORDS_VERSION: u32 = 7;
+/// 6: rid on `RtpStarted`; 7: `RtpStopped`; 8: `SetRtxPair`).
+pub const RECORDS_VERSION: u32 = 8;
 
 /// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
 /// across both planes. Chosen by the control plane, never reused while live.
@@ -236,6 +236,14 @@ pub enum Command {
         repaired_rid: u8,
         transport_cc: u8,
         abs_send_time: u8,
+    },
+    /// On transport `id`, `rtx_ssrc` carries retransmissions (RFC 4588) of
+    /// `media_ssrc` (from the SDP's `a=ssrc-group:FID`); the worker unwraps
+    /// them into the original packets.
+    SetRtxPair {
+        id: TransportId,
+        media_ssrc: u32,
+        rtx_ssrc: u32,
     },
     /// Stop forwarding to `sink`'s down-track `ssrc`.
     RemoveDownTrack { sink: TransportId, ssrc: u32 },

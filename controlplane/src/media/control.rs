@@ -200,6 +200,15 @@ impl MediaControl {
         })
     }
 
+    /// On transport `id`, `rtx_ssrc` repairs `media_ssrc` (SDP FID group).
+    pub fn set_rtx_pair(&self, id: TransportId, media_ssrc: u32, rtx_ssrc: u32) -> bool {
+        self.send(Command::SetRtxPair {
+            id,
+            media_ssrc,
+            rtx_ssrc,
+        })
+    }
+
     /// Stops forwarding to `sink`'s down-track `ssrc`.
     pub fn remove_down_track(&self, sink: TransportId, ssrc: u32) -> bool {
         self.send(Command::RemoveDownTrack { sink, ssrc })

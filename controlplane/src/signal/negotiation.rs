@@ -132,6 +132,13 @@ pub fn on_client_offer(
     };
     media.install(&mut t, remote);
     media.set_rtp_extensions(t.id, extension_ids(&answer.media));
+    for m in answer.media.iter().filter_map(|m| m.receiving.as_ref()) {
+        for &(media_ssrc, rtx) in &m.ssrcs {
+            if let Some(rtx_ssrc) = rtx {
+                media.set_rtx_pair(t.id, media_ssrc, rtx_ssrc);
+            }
+        }
+    }
     p.publisher_pc = Some(t);
     let changes = crate::participant::apply_offer(&mut p.tracks, &answer.media);
     let unpublished = !changes.is_empty();

@@ -36,6 +36,8 @@ pub const MAX_DOWNTRACKS: usize = 64 * 1024;
 const CROSS_PER_TURN: usize = 1024;
 /// Room for the SRTP tag after the largest packet.
 const SCRATCH: usize = MAX_PACKET + 64;
+/// Longest run of missing packets we NACK (longer is a stream restart).
+const MAX_NACK_GAP: u16 = 64;
 /// The SSRC our own RTCP (PLI/NACK to publishers) is sent from.
 const SERVER_RTCP_SSRC: u32 = 1;
 
@@ -73,10 +75,8 @@ pub struct ForwardCounters {
     pub nack_miss: u64,
     /// Commands refused (table full).
     pub commands_refused: u64,
-    /// NACKs we sent to publishers for their own losses, and the
-    /// retransmissions (RTX) that came back.
+    /// Packets we NACKed to publishers for their own losses.
     pub nack_out: u64,
-    pub rtx_in: u64,
 }
 
 /// Header-extension ids a transport's peer negotiated.
@@ -89,6 +89,8 @@ struct ExtIds {
 struct Source {
     cache: Option<PacketCache>,
     last_keyframe_request: Option<Instant>,
+    /// Highest sequence number received from the publisher (for NACKs).
+    highest: Option<u16>,
 }
 
 /// One worker's forwarding tables and its ends of the worker-to-worker rings.
@@ -248,6 +250,7 @@ impl Forwarder {
             .or_insert_with(|| Source {
                 cache: matches!(kind, MediaKind::Video).then(PacketCache::new),
                 last_keyframe_request: None,
+                highest: None,
             });
     }
 
@@ -326,6 +329,9 @@ impl Forwarder {
                     self.levels.add(source, h.ssrc, level);
                 }
             }
+        }
+        if !from_peer {
+            self.nack_gaps(source, &h, transports, sink);
         }
         let Some(list) = self.by_source.get(&source) else {
             self.counters.no_subscriber += 1;
@@ -415,6 +421,63 @@ impl Forwarder {
         }
         if want_keyframe {
             self.request_keyframe(now, source, h.ssrc, transports, sink);
+        }
+    }
+
+    /// On the publisher's worker: a gap in a video source's sequence numbers
+    /// is NACKed to the publisher at once (it answers with RTX, which the
+    /// transport unwraps). Gaps longer than [`MAX_NACK_GAP`] are a restart,
+    /// not loss.
+    fn nack_gaps(
+        &mut self,
+        source: TransportId,
+        h: &RtpHeader,
+        transports: &mut TransportSet,
+        sink: &mut dyn TransportSink,
+    ) {
+        let Some(src) = self.sources.get_mut(&(source, h.ssrc)) else {
+            return;
+        };
+        if src.cache.is_none() {
+            return; // audio: no NACKs (Opus FEC/PLC handles loss)
+        }
+        let Some(hi) = src.highest else {
+            src.highest = Some(h.sequence);
+            return;
+        };
+        let diff = h.sequence.wrapping_sub(hi);
+        if diff == 0 || diff >= 0x8000 {
+            return; // duplicate, reordered or a retransmission
+        }
+        src.highest = Some(h.sequence);
+        let missing = diff - 1;
+        if missing == 0 || missing > MAX_NACK_GAP {
+            return;
+        }
+        let first = hi.wrapping_add(1);
+        let mut items = [(0u16, 0u16); 4];
+        let mut n = 0;
+        let mut k = 0;
+        while k < missing && n < items.len() {
+            let pid = first.wrapping_add(k);
+            let mut blp = 0u16;
+            for b in 1..=16u16 {
+                if k + b < missing {
+                    blp |= 1 << (b - 1);
+                }
+            }
+            items[n] = (pid, blp);
+            n += 1;
+            k += 17;
+        }
+        let Some(t) = transports.get_mut(source).filter(|t| t.media_ready()) else {
+            return;
+        };
+        let mut buf = [0u8; 96];
+        let len = rtcp::write_nack(&mut buf, SERVER_RTCP_SSRC, h.ssrc, &items[..n]);
+        if let Some((to, len)) = t.protect_rtcp(&mut buf, len) {
+            sink.send(to, &buf[..len]);
+            self.counters.nack_out += u64::from(missing);
         }
     }
 
@@ -601,6 +664,7 @@ impl Forwarder {
                                 .or_insert(Source {
                                     cache: None,
                                     last_keyframe_request: None,
+                                    highest: None,
                                 });
                             self.request_keyframe(now, rec.source, rec.ssrc, transports, sink);
                         }

@@ -94,7 +94,7 @@ impl StatsPublisher {
         b.set(WorkerStat::CrossIn, f.cross_in);
         b.set(WorkerStat::CrossFull, f.cross_full);
         b.set(WorkerStat::NackOut, f.nack_out);
-        b.set(WorkerStat::RtxIn, f.rtx_in);
+        b.set(WorkerStat::RtxIn, t.rtx_in);
         b.set(WorkerStat::RtpMalformed, f.rtp_malformed);
     }
 }

@@ -25,6 +25,10 @@ pub struct TransportCounters {
     pub srtp_failed: u64,
     /// SRTP/SRTCP refused by the replay window.
     pub srtp_replayed: u64,
+    /// Retransmissions (RTX) unwrapped into their original packets, and
+    /// payload-less RTX (bandwidth probes) consumed.
+    pub rtx_in: u64,
+    pub rtx_probes: u64,
     /// Datagrams that are neither STUN, DTLS nor RTP/RTCP.
     pub unknown_dropped: u64,
     /// AddTransport refused (table full, bad credentials, duplicate).
@@ -165,6 +169,15 @@ impl TransportSet {
                     t.set_twcc(now, transport_cc);
                 }
             }
+            Command::SetRtxPair {
+                id,
+                media_ssrc,
+                rtx_ssrc,
+            } => {
+                if let Some(t) = self.get_mut(id) {
+                    t.add_rtx_pair(media_ssrc, rtx_ssrc);
+                }
+            }
             Command::AddDownTrack { .. }
             | Command::SwitchDownTrack { .. }
             | Command::RemoveDownTrack { .. }
@@ -264,6 +277,15 @@ impl TransportSet {
                     if let Some(plain) = pkt.get(..len) {
                         t.note_arrival(now, plain);
                         t.note_rtp_ssrc(now, plain, sink);
+                    }
+                    if let Some(n) = t.unwrap_rtx(pkt, len) {
+                        let id = t.id;
+                        if n == 0 {
+                            self.counters.rtx_probes += 1;
+                            return None;
+                        }
+                        self.counters.rtx_in += 1;
+                        return Some((id, n));
                     }
                 }
                 Some((t.id, len))

@@ -39,6 +39,9 @@ const SERVER_CHANNELS: [(&str, bool, Option<u32>); 3] = [
 /// layers plus RTX per track; beyond this, new SSRCs are not reported).
 const MAX_SEEN_SSRCS: usize = 64;
 
+/// RTX streams one transport pairs with media streams (3 layers per track).
+const MAX_RTX_PAIRS: usize = 32;
+
 /// How often quiet publisher SSRCs are looked for.
 const STALL_CHECK: Duration = Duration::from_millis(250);
 
@@ -78,6 +81,13 @@ pub struct Transport {
     seen_last: [Option<Instant>; MAX_SEEN_SSRCS],
     seen_stopped: [bool; MAX_SEEN_SSRCS],
     next_stall_check: Option<Instant>,
+    /// Payload type and rid last seen per SSRC (index as `seen_ssrcs`).
+    seen_pt: [u8; MAX_SEEN_SSRCS],
+    seen_rid: [InlineStr<8>; MAX_SEEN_SSRCS],
+    /// RTX SSRC -> media SSRC (RFC 4588), from SDP or rid/repaired-rid.
+    rtx: [(u32, u32); MAX_RTX_PAIRS],
+    rtx_len: usize,
+    seen_repaired: [bool; MAX_SEEN_SSRCS],
     seen_len: usize,
 }
 
@@ -122,6 +132,11 @@ impl Transport {
             seen_last: [None; MAX_SEEN_SSRCS],
             seen_stopped: [false; MAX_SEEN_SSRCS],
             next_stall_check: None,
+            seen_pt: [0; MAX_SEEN_SSRCS],
+            seen_rid: [InlineStr::empty(); MAX_SEEN_SSRCS],
+            rtx: [(0, 0); MAX_RTX_PAIRS],
+            rtx_len: 0,
+            seen_repaired: [false; MAX_SEEN_SSRCS],
             seen_len: 0,
         }
     }
@@ -269,6 +284,48 @@ impl Transport {
         }
     }
 
+    /// `rtx_ssrc` carries retransmissions of `media_ssrc`.
+    pub fn add_rtx_pair(&mut self, media_ssrc: u32, rtx_ssrc: u32) {
+        if self.rtx[..self.rtx_len].iter().any(|(r, _)| *r == rtx_ssrc) {
+            return;
+        }
+        if self.rtx_len < MAX_RTX_PAIRS {
+            self.rtx[self.rtx_len] = (rtx_ssrc, media_ssrc);
+            self.rtx_len += 1;
+        }
+    }
+
+    /// If `pkt[..len]` is an RTX packet of a known pair, rewrites it in place
+    /// into the original packet (media SSRC, original sequence number and
+    /// payload type) and returns the new length; `Some(0)` for an RTX packet
+    /// with no payload (a bandwidth probe); `None` if it is not RTX.
+    pub fn unwrap_rtx(&self, pkt: &mut [u8], len: usize) -> Option<usize> {
+        if len < 12 {
+            return None;
+        }
+        let ssrc = u32::from_be_bytes([pkt[8], pkt[9], pkt[10], pkt[11]]);
+        let media = self.rtx[..self.rtx_len]
+            .iter()
+            .find(|(r, _)| *r == ssrc)
+            .map(|(_, m)| *m)?;
+        let seen = &self.seen_ssrcs[..self.seen_len];
+        let media_pt = seen
+            .iter()
+            .position(|&s| s == media)
+            .map(|i| self.seen_pt[i])?;
+        let h = crate::rtp::RtpHeader::parse(pkt.get(..len)?).ok()?;
+        let payload_end = len - h.padding;
+        if payload_end < h.header_len + 2 {
+            return Some(0);
+        }
+        let osn = u16::from_be_bytes([pkt[h.header_len], pkt[h.header_len + 1]]);
+        pkt.copy_within(h.header_len + 2..len, h.header_len);
+        pkt[1] = (pkt[1] & 0x80) | (media_pt & 0x7f);
+        pkt[2..4].copy_from_slice(&osn.to_be_bytes());
+        pkt[8..12].copy_from_slice(&media.to_be_bytes());
+        Some(len - 2)
+    }
+
     /// The peer negotiated transport-cc with extension `id` (0: not).
     pub fn set_twcc(&mut self, now: Instant, id: u8) {
         self.twcc_id = id;
@@ -336,14 +393,31 @@ impl Transport {
             self.rid_waits += 1;
             return;
         }
-        self.seen_ssrcs[self.seen_len] = h.ssrc;
-        self.seen_last[self.seen_len] = Some(now);
+        let i = self.seen_len;
+        self.seen_ssrcs[i] = h.ssrc;
+        self.seen_last[i] = Some(now);
+        self.seen_pt[i] = h.payload_type;
         self.seen_len += 1;
         self.next_stall_check.get_or_insert(now + STALL_CHECK);
         let rid = std::str::from_utf8(rid)
             .ok()
             .and_then(InlineStr::new)
             .unwrap_or_else(InlineStr::empty);
+        if !rid.as_bytes().is_empty() {
+            self.seen_rid[i] = rid;
+            self.seen_repaired[i] = repaired;
+            // Simulcast RTX: the repaired-rid names the layer it repairs.
+            let other = (0..self.seen_len)
+                .find(|&j| j != i && self.seen_rid[j] == rid && self.seen_repaired[j] != repaired);
+            if let Some(j) = other {
+                let (media, rtx) = if repaired {
+                    (self.seen_ssrcs[j], h.ssrc)
+                } else {
+                    (h.ssrc, self.seen_ssrcs[j])
+                };
+                self.add_rtx_pair(media, rtx);
+            }
+        }
         sink.event(Event::RtpStarted {
             id: self.id,
             ssrc: h.ssrc,
