@@ -73,7 +73,9 @@ fn samples(text: &str) -> HashMap<String, u64> {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
             let (key, value) = l.rsplit_once(' ').expect("sample has a value");
-            (key.to_string(), value.parse().expect("integer value"))
+            // Every value is an integer except histogram sums (seconds).
+            let v: f64 = value.parse().expect("numeric value");
+            (key.to_string(), v as u64)
         })
         .collect()
 }
@@ -162,7 +164,7 @@ fn every_sample_belongs_to_a_family_declared_once_before_it() {
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').expect("TYPE has a kind");
-            assert!(matches!(kind, "counter" | "gauge"), "{line}");
+            assert!(matches!(kind, "counter" | "gauge" | "histogram"), "{line}");
             assert!(
                 declared.insert(name, kind).is_none(),
                 "{name} declared twice"
@@ -173,8 +175,16 @@ fn every_sample_belongs_to_a_family_declared_once_before_it() {
             helped.insert(name);
         } else {
             let name = line.split(['{', ' ']).next().expect("sample name");
+            // Histogram series carry their family name plus a suffix.
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|sfx| {
+                    name.strip_suffix(sfx)
+                        .filter(|f| declared.get(f) == Some(&"histogram"))
+                })
+                .unwrap_or(name);
             let kind = declared
-                .get(name)
+                .get(family)
                 .unwrap_or_else(|| panic!("{name} undeclared"));
             if *kind == "counter" {
                 assert!(
@@ -196,4 +206,30 @@ fn without_a_dataplane_totals_are_zero_and_no_worker_series_appear() {
     let s = samples(&text);
     assert_eq!(s[r#"ringcast_dropped_packets_total{reason="unknown"}"#], 0);
     assert!(!text.contains("worker=\""), "{text}");
+}
+
+#[test]
+fn the_latency_histogram_is_cumulative_and_counts_busy_turns() {
+    use ringcast_shared::stats::{WorkerStat, TURN_HIST};
+    let mut snap = two_workers();
+    for (i, stat) in TURN_HIST.iter().enumerate() {
+        snap.workers[0].stats.set(*stat, i as u64 + 1);
+    }
+    snap.workers[0].stats.set(WorkerStat::BusyTurns, 36);
+    snap.workers[0].stats.set(WorkerStat::BusyNs, 2_000_000);
+    let text = render(&snap);
+    let s = samples(&text);
+    assert_eq!(
+        s[r#"ringcast_forwarding_latency_seconds_bucket{le="0.000025"}"#],
+        1
+    );
+    assert_eq!(
+        s[r#"ringcast_forwarding_latency_seconds_bucket{le="0.00005"}"#],
+        3
+    );
+    assert_eq!(
+        s[r#"ringcast_forwarding_latency_seconds_bucket{le="+Inf"}"#],
+        36
+    );
+    assert_eq!(s["ringcast_forwarding_latency_seconds_count"], 36);
 }

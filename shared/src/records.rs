@@ -9,8 +9,9 @@ use std::net::SocketAddr;
 /// (2: per-worker stats blocks after the rings, see `crate::stats`;
 /// 4: down-track forwarding commands and keyframe/audio-level events;
 /// 5: per-worker data-in/data-out rings of `crate::data_ring::DataRecord`;
-/// 6: rid on `RtpStarted`; 7: `RtpStopped`; 8: `SetRtxPair`).
-pub const RECORDS_VERSION: u32 = 8;
+/// 6: rid on `RtpStarted`; 7: `RtpStopped`; 8: `SetRtxPair`;
+/// 9: 48 stat slots per worker, turn busy-time histogram).
+pub const RECORDS_VERSION: u32 = 9;
 
 /// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
 /// across both planes. Chosen by the control plane, never reused while live.

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 /// Slots reserved per worker. More than the stats defined today so new
 /// counters fit without changing the region layout.
-pub const STAT_SLOTS: usize = 32;
+pub const STAT_SLOTS: usize = 48;
 
 /// One counter of one worker; the discriminant is its slot index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,11 +73,21 @@ pub enum WorkerStat {
     NackOut = 29,
     RtxIn = 30,
     RtpMalformed = 31,
+    BusyTurns = 32,
+    BusyNs = 33,
+    TurnHist0 = 34,
+    TurnHist1 = 35,
+    TurnHist2 = 36,
+    TurnHist3 = 37,
+    TurnHist4 = 38,
+    TurnHist5 = 39,
+    TurnHist6 = 40,
+    TurnHist7 = 41,
 }
 
 impl WorkerStat {
     /// Every defined stat, in slot order.
-    pub const ALL: [WorkerStat; 32] = [
+    pub const ALL: [WorkerStat; 42] = [
         WorkerStat::PacketsIn,
         WorkerStat::BytesIn,
         WorkerStat::PacketsOut,
@@ -110,6 +120,16 @@ impl WorkerStat {
         WorkerStat::NackOut,
         WorkerStat::RtxIn,
         WorkerStat::RtpMalformed,
+        WorkerStat::BusyTurns,
+        WorkerStat::BusyNs,
+        WorkerStat::TurnHist0,
+        WorkerStat::TurnHist1,
+        WorkerStat::TurnHist2,
+        WorkerStat::TurnHist3,
+        WorkerStat::TurnHist4,
+        WorkerStat::TurnHist5,
+        WorkerStat::TurnHist6,
+        WorkerStat::TurnHist7,
     ];
 
     /// The slot this stat lives in.
@@ -152,6 +172,16 @@ impl WorkerStat {
             WorkerStat::NackOut => "nack_out",
             WorkerStat::RtxIn => "rtx_in",
             WorkerStat::RtpMalformed => "rtp_malformed",
+            WorkerStat::BusyTurns => "busy_turns",
+            WorkerStat::BusyNs => "busy_ns",
+            WorkerStat::TurnHist0 => "turn_hist_0",
+            WorkerStat::TurnHist1 => "turn_hist_1",
+            WorkerStat::TurnHist2 => "turn_hist_2",
+            WorkerStat::TurnHist3 => "turn_hist_3",
+            WorkerStat::TurnHist4 => "turn_hist_4",
+            WorkerStat::TurnHist5 => "turn_hist_5",
+            WorkerStat::TurnHist6 => "turn_hist_6",
+            WorkerStat::TurnHist7 => "turn_hist_7",
         }
     }
 }
@@ -194,9 +224,17 @@ impl WorkerStatsBlock {
 }
 
 /// A plain copy of one worker's block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerStatsSnapshot {
     values: [u64; STAT_SLOTS],
+}
+
+impl Default for WorkerStatsSnapshot {
+    fn default() -> Self {
+        Self {
+            values: [0; STAT_SLOTS],
+        }
+    }
 }
 
 impl WorkerStatsSnapshot {
@@ -278,6 +316,22 @@ pub struct RingStats {
     /// Pushes refused because the ring was full, since it was created.
     pub full_rejections: u64,
 }
+
+/// The turn busy-time histogram's buckets, in order (upper bounds in µs are
+/// the dataplane's `TURN_BUCKETS_US`, then +Inf).
+pub const TURN_HIST: [WorkerStat; 8] = [
+    WorkerStat::TurnHist0,
+    WorkerStat::TurnHist1,
+    WorkerStat::TurnHist2,
+    WorkerStat::TurnHist3,
+    WorkerStat::TurnHist4,
+    WorkerStat::TurnHist5,
+    WorkerStat::TurnHist6,
+    WorkerStat::TurnHist7,
+];
+
+/// Upper bounds (µs) of the first seven [`TURN_HIST`] buckets.
+pub const TURN_BUCKETS_US: [u64; 7] = [25, 50, 100, 250, 500, 1000, 5000];
 
 #[cfg(test)]
 mod tests {

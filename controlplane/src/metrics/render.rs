@@ -251,6 +251,37 @@ pub fn render(s: &Snapshot) -> String {
     );
     f.sample(&[("direction", "in")], sum(&s.workers, WorkerStat::CrossIn));
 
+    // Every packet of a loop turn is sent at the turn's end, so the turn's
+    // busy time (receive to submit) bounds the latency the worker adds.
+    let _ = writeln!(
+        out,
+        "# HELP ringcast_forwarding_latency_seconds Busy time of dataplane loop turns that handled packets (receive to the submit of their sends): an upper bound on the forwarding latency each packet of the turn saw inside the worker."
+    );
+    let _ = writeln!(out, "# TYPE ringcast_forwarding_latency_seconds histogram");
+    let mut cumulative = 0u64;
+    for (i, stat) in ringcast_shared::stats::TURN_HIST.iter().enumerate() {
+        cumulative = cumulative.saturating_add(sum(&s.workers, *stat));
+        let le = match ringcast_shared::stats::TURN_BUCKETS_US.get(i) {
+            Some(us) => format!("{}", *us as f64 / 1e6),
+            None => "+Inf".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "ringcast_forwarding_latency_seconds_bucket{{le=\"{le}\"}} {cumulative}"
+        );
+    }
+    let busy_ns = sum(&s.workers, WorkerStat::BusyNs);
+    let _ = writeln!(
+        out,
+        "ringcast_forwarding_latency_seconds_sum {}",
+        busy_ns as f64 / 1e9
+    );
+    let _ = writeln!(
+        out,
+        "ringcast_forwarding_latency_seconds_count {}",
+        sum(&s.workers, WorkerStat::BusyTurns)
+    );
+
     let names: Vec<String> = (0..s.workers.len()).map(|i| i.to_string()).collect();
     let per_worker = |out: &mut String, name, kind, help, stat: WorkerStat| {
         let mut f = Family::start(out, name, kind, help);
@@ -286,6 +317,32 @@ pub fn render(s: &Snapshot) -> String {
         for (dir, _, bytes) in dirs {
             f.sample(&[("worker", n), ("direction", dir)], w.stats.get(bytes));
         }
+    }
+    per_worker(
+        &mut out,
+        "ringcast_worker_busy_turns_total",
+        "counter",
+        "Loop turns of each worker that handled at least one datagram.",
+        WorkerStat::BusyTurns,
+    );
+    let mut f = Family::start(
+        &mut out,
+        "ringcast_worker_busy_microseconds_total",
+        "counter",
+        "Time each worker spent in turns that handled datagrams (µs).",
+    );
+    for (w, n) in s.workers.iter().zip(&names) {
+        f.sample(&[("worker", n)], w.stats.get(WorkerStat::BusyNs) / 1000);
+    }
+    let mut f = Family::start(
+        &mut out,
+        "ringcast_worker_packets_per_turn",
+        "gauge",
+        "Datagrams received per busy loop turn of each worker (mean since start).",
+    );
+    for (w, n) in s.workers.iter().zip(&names) {
+        let turns = w.stats.get(WorkerStat::BusyTurns).max(1);
+        f.sample(&[("worker", n)], w.stats.get(WorkerStat::PacketsIn) / turns);
     }
     per_worker(
         &mut out,

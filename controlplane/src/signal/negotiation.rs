@@ -71,8 +71,7 @@ fn extension_ids(media: &[sdp::NegotiatedMedia]) -> crate::media::RtpExtensionId
             .iter()
             .flat_map(|m| m.extmaps.iter())
             .find(|e| e.uri == uri)
-            .and_then(|e| u8::try_from(e.id).ok())
-            .unwrap_or(0)
+            .map_or(0, |e| e.id)
     };
     use sdp::extensions as x;
     crate::media::RtpExtensionIds {

@@ -13,7 +13,17 @@ pub struct WorkerCounters {
     pub send_queue_drops: AtomicU64,
     pub recv_errors: AtomicU64,
     pub send_errors: AtomicU64,
+    /// Turns that handled at least one datagram, and their busy time in ns
+    /// (receive to the submit of the turn's sends: the most any packet of
+    /// the turn waited inside the worker).
+    pub busy_turns: AtomicU64,
+    pub busy_ns: AtomicU64,
+    /// Busy time of those turns by bucket, upper bounds [`TURN_BUCKETS_US`].
+    pub turn_hist: [AtomicU64; TURN_BUCKETS_US.len() + 1],
 }
+
+/// Upper bounds (µs) of the turn busy-time histogram; the last bucket is +Inf.
+pub use ringcast_shared::stats::TURN_BUCKETS_US;
 
 /// A plain copy of [`WorkerCounters`] at one moment.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -26,11 +36,31 @@ pub struct CounterSnapshot {
     pub send_queue_drops: u64,
     pub recv_errors: u64,
     pub send_errors: u64,
+    pub busy_turns: u64,
+    pub busy_ns: u64,
+    pub turn_hist: [u64; TURN_BUCKETS_US.len() + 1],
 }
 
 impl WorkerCounters {
     pub(crate) fn add(field: &AtomicU64, n: u64) {
         field.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Records one turn that handled `packets` datagrams in `busy`.
+    pub(crate) fn record_turn(&self, busy: std::time::Duration, packets: u64) {
+        if packets == 0 {
+            return;
+        }
+        let us = busy.as_micros() as u64;
+        let bucket = TURN_BUCKETS_US
+            .iter()
+            .position(|&b| us <= b)
+            .unwrap_or(TURN_BUCKETS_US.len());
+        Self::add(&self.busy_turns, 1);
+        Self::add(&self.busy_ns, busy.as_nanos() as u64);
+        if let Some(h) = self.turn_hist.get(bucket) {
+            Self::add(h, 1);
+        }
     }
 
     /// Reads all counters (relaxed; fields may be from slightly different instants).
@@ -45,6 +75,9 @@ impl WorkerCounters {
             send_queue_drops: r(&self.send_queue_drops),
             recv_errors: r(&self.recv_errors),
             send_errors: r(&self.send_errors),
+            busy_turns: r(&self.busy_turns),
+            busy_ns: r(&self.busy_ns),
+            turn_hist: std::array::from_fn(|i| r(&self.turn_hist[i])),
         }
     }
 }

@@ -68,6 +68,7 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
     while !ctx.stop.load(Ordering::Relaxed) && !handler.should_stop() {
         let now = Instant::now();
         WorkerCounters::add(&c.turns, 1);
+        let packets_before = c.packets_in.load(std::sync::atomic::Ordering::Relaxed);
         handler.on_tick(now, &mut out);
 
         let mut budget = cfg.max_datagrams_per_turn;
@@ -115,6 +116,10 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
         WorkerCounters::add(&c.send_queue_drops, drops - reported_drops);
         reported_drops = drops;
 
+        c.record_turn(
+            now.elapsed(),
+            c.packets_in.load(std::sync::atomic::Ordering::Relaxed) - packets_before,
+        );
         if budget == cfg.max_datagrams_per_turn {
             // Nothing arrived this turn: sleep until traffic or the deadline.
             let wait = wait_for(now, handler.next_deadline(), cfg.max_wait);

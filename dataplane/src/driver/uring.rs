@@ -222,6 +222,7 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
     while !ctx.stop.load(Ordering::Relaxed) && !handler.should_stop() {
         let now = Instant::now();
         WorkerCounters::add(&c.turns, 1);
+        let packets_before = c.packets_in.load(std::sync::atomic::Ordering::Relaxed);
         handler.on_tick(now, &mut out);
 
         let (submitter, mut sq, mut cq) = ring.split();
@@ -331,6 +332,10 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
         reported_drops = drops;
         sq.sync();
 
+        c.record_turn(
+            now.elapsed(),
+            c.packets_in.load(std::sync::atomic::Ordering::Relaxed) - packets_before,
+        );
         let result = if backlog {
             submitter.submit()
         } else {

@@ -69,6 +69,11 @@ impl StatsPublisher {
             b.set(WorkerStat::SendQueueDrops, d.send_queue_drops);
             b.set(WorkerStat::RecvErrors, d.recv_errors);
             b.set(WorkerStat::SendErrors, d.send_errors);
+            b.set(WorkerStat::BusyTurns, d.busy_turns);
+            b.set(WorkerStat::BusyNs, d.busy_ns);
+            for (stat, v) in ringcast_shared::stats::TURN_HIST.iter().zip(d.turn_hist) {
+                b.set(*stat, v);
+            }
         }
         let t = &core.transports;
         b.set(WorkerStat::StunUnknownUfrag, t.stun_unknown_ufrag);
