@@ -77,11 +77,17 @@ async def test_publish_unpublish_and_leave_fire_events_in_order(start_server, ho
 
         # While audio flows (50 packets/s), the workers' packet counters move.
         incoming = 'direction="incoming"'
-        before = total(samples((await scrape(metrics_port))[1]), "ringcast_worker_packets_total", incoming)
+        then = samples((await scrape(metrics_port))[1])
+        before = total(then, "ringcast_worker_packets_total", incoming)
         await asyncio.sleep(1.0)
         now = samples((await scrape(metrics_port))[1])
         after = total(now, "ringcast_worker_packets_total", incoming)
         assert after - before >= 25, (before, after)
+        # The watcher is subscribed: the audio is forwarded to it, and the
+        # busy loop turns show up in the forwarding-latency histogram.
+        fwd = total(now, "ringcast_forwarded_packets_total") - total(then, "ringcast_forwarded_packets_total")
+        assert fwd >= 25, fwd
+        assert total(now, "ringcast_forwarding_latency_seconds_count") > total(then, "ringcast_forwarding_latency_seconds_count")
         assert total(now, "livekit_track_published_total") == 1
         assert total(now, "ringcast_webhook_events_total", 'outcome="delivered"') >= 3
 
