@@ -747,3 +747,56 @@ fn publisher_loss_is_nacked_and_its_rtx_answer_is_forwarded_as_the_original() {
     assert_eq!(h.payload(&got[0]), original.payload(&frames[2]));
     assert_eq!(w.core.counters().rtx_in, 1);
 }
+
+#[test]
+fn publisher_sender_reports_reach_subscribers_on_both_workers_translated() {
+    let (now, mut ws, mut publisher, mut subscriber, _) = setup(2);
+    let mut out = Out::default();
+    for w in ws.iter_mut() {
+        w.command(
+            now,
+            spec(
+                AUDIO_SSRC,
+                111,
+                OUT_AUDIO_SSRC,
+                111,
+                MediaKind::Audio,
+                CodecId::Opus,
+            ),
+            &mut out,
+        );
+    }
+    let p = rtp_packet(AUDIO_SSRC, 111, 1, 48_000, &[1; 80], None);
+    publisher.send_rtp(now, &mut ws[0], &p, &mut out);
+    ws[1].core.on_tick(now, &mut out);
+    assert_eq!(subscriber.take(&mut out).0.len(), 1);
+    let mut sr = [0u8; 64];
+    let n = rtcp::write_sender_report(&mut sr, AUDIO_SSRC, 0xDEAD_BEEF_0000_0001, 48_960, 10, 800);
+    publisher.send_rtcp(now, &mut ws[0], &sr[..n], &mut out);
+    ws[1].core.on_tick(now, &mut out); // the subscriber lives on worker 1
+    let (_, rtcp_in) = subscriber.take(&mut out);
+    let mut got = None;
+    for p in &rtcp_in {
+        rtcp::for_each_feedback(p, |fb| {
+            if let Feedback::SenderReport {
+                ssrc,
+                ntp,
+                rtp_time,
+                packets,
+                ..
+            } = fb
+            {
+                got = Some((ssrc, ntp, rtp_time, packets));
+            }
+        })
+        .unwrap();
+    }
+    let (ssrc, ntp, rtp_time, packets) = got.expect("a sender report for the down-track");
+    assert_eq!(ssrc, OUT_AUDIO_SSRC);
+    assert_eq!(ntp, 0xDEAD_BEEF_0000_0001, "the publisher's clock is kept");
+    assert_eq!(
+        rtp_time, 48_960,
+        "audio starts at the source timestamp (offset 0)"
+    );
+    assert_eq!(packets, 1, "the down-track's own packet count");
+}

@@ -28,6 +28,9 @@ pub enum CrossKind {
     /// Worker `ssrc` owns transport `source` and bound `addr` to it:
     /// datagrams from `addr` go there.
     Claim = 3,
+    /// `data[..len]` is a decrypted RTCP compound packet from publisher
+    /// `source` (its sender reports, translated for each down-track).
+    Rtcp = 4,
 }
 
 /// One fixed-size ring record (no pointers: copied into the slot).

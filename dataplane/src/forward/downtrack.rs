@@ -145,6 +145,12 @@ impl DownTrack {
         }
     }
 
+    /// A source RTP timestamp on this down-track's timeline (for sender
+    /// reports), once started.
+    pub fn map_timestamp(&self, source_ts: u32) -> Option<u32> {
+        self.started.then(|| source_ts.wrapping_add(self.ts_offset))
+    }
+
     /// The source sequence number and timestamp offset behind an outgoing
     /// sequence number a subscriber NACKed, if it belongs to the current
     /// layer.

@@ -77,6 +77,8 @@ pub struct ForwardCounters {
     pub commands_refused: u64,
     /// Packets we NACKed to publishers for their own losses.
     pub nack_out: u64,
+    /// Sender reports sent on down-tracks.
+    pub sr_out: u64,
 }
 
 /// Header-extension ids a transport's peer negotiated.
@@ -481,16 +483,21 @@ impl Forwarder {
         }
     }
 
-    /// A decrypted RTCP compound packet from transport `from`.
+    /// A decrypted RTCP compound packet from transport `from` (or, when
+    /// `from_peer`, a publisher's RTCP another worker handed over: only its
+    /// sender reports are used).
     pub fn on_rtcp(
         &mut self,
         now: Instant,
         from: TransportId,
         pkt: &[u8],
+        from_peer: bool,
         transports: &mut TransportSet,
         sink: &mut dyn TransportSink,
     ) {
         self.counters.rtcp_in += 1;
+        let mut reports: [(u32, u64, u32); 4] = [(0, 0, 0); 4];
+        let mut nr = 0;
         let mut keyframes: [(TransportId, u32); 8] = [(TransportId(0), 0); 8];
         let mut nk = 0;
         let mut nacks: [(u32, u16, u16); 16] = [(0, 0, 0); 16];
@@ -514,10 +521,32 @@ impl Forwarder {
                     nn += 1;
                 }
             }
-            Feedback::SenderReport { .. } => {}
+            Feedback::SenderReport {
+                ssrc,
+                ntp,
+                rtp_time,
+                ..
+            } => {
+                if nr < reports.len() {
+                    reports[nr] = (ssrc, ntp, rtp_time);
+                    nr += 1;
+                }
+            }
         });
         if r.is_err() {
             self.counters.rtcp_malformed += 1;
+        }
+        if nr > 0 {
+            self.translate_sender_reports(from, &reports[..nr], transports, sink);
+            if !from_peer && !self.peers.is_empty() {
+                if let Some(mut copy) = CrossPacket::rtp(from, pkt) {
+                    copy.kind = CrossKind::Rtcp;
+                    self.send_to_all(&copy);
+                }
+            }
+        }
+        if from_peer {
+            return;
         }
         for &(source, ssrc) in &keyframes[..nk] {
             self.counters.pli_in += 1;
@@ -530,6 +559,48 @@ impl Forwarder {
                 }
                 self.counters.nack_in += 1;
                 self.resend(from, media_ssrc, pid.wrapping_add(bit), transports, sink);
+            }
+        }
+    }
+
+    /// A publisher's sender reports, rewritten for each local down-track of
+    /// those SSRCs (its SSRC, its timestamp offset, its own counts), so
+    /// subscribers can line audio and video up.
+    fn translate_sender_reports(
+        &mut self,
+        source: TransportId,
+        reports: &[(u32, u64, u32)],
+        transports: &mut TransportSet,
+        sink: &mut dyn TransportSink,
+    ) {
+        let Some(list) = self.by_source.get(&source) else {
+            return;
+        };
+        for &i in list {
+            let Some(dt) = self.downtracks.get(i as usize).and_then(Option::as_ref) else {
+                continue;
+            };
+            let Some(&(_, ntp, rtp_time)) = reports.iter().find(|r| r.0 == dt.source_ssrc) else {
+                continue;
+            };
+            let Some(ts) = dt.map_timestamp(rtp_time) else {
+                continue;
+            };
+            let Some(t) = transports.get_mut(dt.sink).filter(|t| t.media_ready()) else {
+                continue;
+            };
+            let mut buf = [0u8; 64];
+            let n = rtcp::write_sender_report(
+                &mut buf,
+                dt.ssrc,
+                ntp,
+                ts,
+                dt.packets as u32,
+                dt.bytes as u32,
+            );
+            if let Some((to, len)) = t.protect_rtcp(&mut buf, n) {
+                sink.send(to, &buf[..len]);
+                self.counters.sr_out += 1;
             }
         }
     }
@@ -647,6 +718,9 @@ impl Forwarder {
                 };
                 match rec.kind {
                     CrossKind::Datagram | CrossKind::Claim => deferred.push(rec),
+                    CrossKind::Rtcp => {
+                        self.on_rtcp(now, rec.source, rec.payload(), true, transports, sink)
+                    }
                     CrossKind::Rtp => {
                         self.on_rtp(now, rec.source, rec.payload(), true, transports, sink)
                     }

@@ -243,7 +243,7 @@ impl WorkerCore {
         let plain = &data[..len.min(data.len())];
         if rtcp {
             self.forwarder
-                .on_rtcp(now, id, plain, &mut self.transports, &mut sink);
+                .on_rtcp(now, id, plain, false, &mut self.transports, &mut sink);
         } else {
             self.forwarder
                 .on_rtp(now, id, plain, false, &mut self.transports, &mut sink);
