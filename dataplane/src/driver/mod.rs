@@ -80,7 +80,11 @@ pub struct DriverConfig {
     pub recv_buffer_size: usize,
     /// Most datagrams handled per loop turn, so timers are never starved.
     pub max_datagrams_per_turn: usize,
-    /// Longest wait without traffic, so stop requests and commands are seen quickly.
+    /// Longest wait without traffic, so stop requests, commands and packets
+    /// handed over by the other workers' rings are seen quickly. 1 ms bounds
+    /// the cross-worker forwarding delay of an idle worker (a busy one never
+    /// waits); a wake-up through the other worker's ring (MsgRingData) would
+    /// remove it.
     pub max_wait: Duration,
 }
 
@@ -92,7 +96,7 @@ impl Default for DriverConfig {
             recv_buffers: 1024,
             recv_buffer_size: 2048,
             max_datagrams_per_turn: 256,
-            max_wait: Duration::from_millis(5),
+            max_wait: Duration::from_millis(1),
         }
     }
 }
