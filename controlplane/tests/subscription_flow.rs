@@ -823,3 +823,338 @@ async fn revoking_can_subscribe_and_room_service_update_subscriptions() {
     };
     assert!(ans.mid_to_track_id.is_empty());
 }
+
+fn rtp_started_rid(state: &AppState, id: TransportId, ssrc: u32, pt: u8, rid: &str) {
+    transport_events::on_event(
+        state,
+        Event::RtpStarted {
+            id,
+            ssrc,
+            payload_type: pt,
+            rid: ringcast_shared::records::InlineStr::new(rid).unwrap(),
+            repaired: false,
+        },
+    );
+}
+
+fn rtp_stopped(state: &AppState, id: TransportId, ssrc: u32) {
+    transport_events::on_event(state, Event::RtpStopped { id, ssrc });
+}
+
+/// (sink, our SSRC, new source SSRC) of each `SwitchDownTrack`.
+fn switches(cmds: &[Command]) -> Vec<(TransportId, u32, u32)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::SwitchDownTrack {
+                sink,
+                ssrc,
+                source_ssrc,
+                ..
+            } => Some((*sink, *ssrc, *source_ssrc)),
+            _ => None,
+        })
+        .collect()
+}
+
+const LAYER_Q: u32 = 11;
+const LAYER_H: u32 = 22;
+const LAYER_F: u32 = 33;
+
+/// A dual-PC room where alice publishes her microphone and a three-layer
+/// simulcast camera (q 320x180 on SSRC 11, h 640x360 on 22, f 1280x720 on
+/// 33, all flowing) and bob receives both. Returns the camera's sid,
+/// alice's transport and bob's camera down-track.
+struct Simulcast {
+    state: AppState,
+    rec: Recording,
+    alice: Joined,
+    bob: Joined,
+    camera: String,
+    alice_t: TransportId,
+    down: ringcast_shared::records::DownTrackSpec,
+}
+
+fn simulcast_room() -> Simulcast {
+    let (state, rec) = setup();
+    let mut alice = lobby::join(
+        &state,
+        &grant("alice", true),
+        params(SignalVariant::DualPc, None),
+    )
+    .unwrap();
+    let mut bob = lobby::join(
+        &state,
+        &grant("bob", true),
+        params(SignalVariant::DualPc, None),
+    )
+    .unwrap();
+    answer(&state, &bob.sid);
+    add_track(
+        &state,
+        &alice.sid,
+        "TR_AMkRr3pQpHrV",
+        proto::TrackType::Audio,
+    );
+    let layer = |q: proto::VideoQuality, w: u32, h: u32| proto::VideoLayer {
+        quality: q as i32,
+        width: w,
+        height: h,
+        ..Default::default()
+    };
+    request(
+        &state,
+        &alice.sid,
+        Req::AddTrack(proto::AddTrackRequest {
+            cid: "TR_VCw8ZkTgJb3L".into(),
+            name: "camera".into(),
+            r#type: proto::TrackType::Video as i32,
+            source: proto::TrackSource::Camera as i32,
+            width: 1280,
+            height: 720,
+            layers: vec![
+                layer(proto::VideoQuality::Low, 320, 180),
+                layer(proto::VideoQuality::Medium, 640, 360),
+                layer(proto::VideoQuality::High, 1280, 720),
+            ],
+            ..Default::default()
+        }),
+    );
+    offer(&state, &alice.sid, fixture("libwebrtc_python_offer.sdp"), 1);
+    let alice_t = transport(&state, &alice.sid, false);
+    drain(&mut alice.outbox_rx);
+    rtp_started(&state, alice_t, 1829385521, 111);
+    rtp_started_rid(&state, alice_t, LAYER_Q, 96, "q");
+    rtp_started_rid(&state, alice_t, LAYER_H, 96, "h");
+    rtp_started_rid(&state, alice_t, LAYER_F, 96, "f");
+    let camera = lobby::with_room(&state, ROOM, |set| {
+        let p = set.get(&alice.sid).unwrap();
+        p.tracks
+            .iter()
+            .find(|t| t.cid == "TR_VCw8ZkTgJb3L")
+            .unwrap()
+            .info
+            .sid
+            .clone()
+    })
+    .unwrap();
+    // bob answers each subscriber offer until none is left.
+    for _ in 0..4 {
+        let msgs = drain(&mut bob.outbox_rx);
+        if !msgs.iter().any(|m| matches!(m, Resp::Offer(_))) {
+            break;
+        }
+        answer(&state, &bob.sid);
+    }
+    let specs = down_tracks(&rec.take());
+    let down = *specs
+        .iter()
+        .find(|s| s.kind == MediaKind::Video)
+        .unwrap_or_else(|| panic!("no camera down-track: {specs:?}"));
+    Simulcast {
+        state,
+        rec,
+        alice,
+        bob,
+        camera,
+        alice_t,
+        down,
+    }
+}
+
+#[tokio::test]
+async fn stopped_top_layer_falls_back_to_the_next_and_resumed_layer_switches_back_up() {
+    let Simulcast {
+        state,
+        rec,
+        alice,
+        camera,
+        alice_t,
+        down,
+        ..
+    } = simulcast_room();
+    assert_eq!(down.source_ssrc, LAYER_F, "the best layer at first");
+
+    // The layers were recorded on the camera only, not on the microphone.
+    let layers = lobby::with_room(&state, ROOM, |set| {
+        set.get(&alice.sid)
+            .unwrap()
+            .tracks
+            .iter()
+            .map(|t| (t.info.sid.clone(), t.layers.clone()))
+            .collect::<Vec<_>>()
+    })
+    .unwrap();
+    for (sid, l) in &layers {
+        if *sid == camera {
+            assert_eq!(l, &[(LAYER_Q, 1), (LAYER_H, 2), (LAYER_F, 3)]);
+        } else {
+            assert!(l.is_empty(), "microphone got layers {l:?}");
+        }
+    }
+
+    rtp_stopped(&state, alice_t, LAYER_F);
+    assert_eq!(
+        switches(&rec.take()),
+        [(down.sink, down.ssrc, LAYER_H)],
+        "f paused: h"
+    );
+    // Resumed (the dataplane reports it without a rid): back up to f.
+    rtp_started_rid(&state, alice_t, LAYER_F, 96, "");
+    assert_eq!(switches(&rec.take()), [(down.sink, down.ssrc, LAYER_F)]);
+
+    // Every layer stops: down to q, then nothing left to switch to.
+    rtp_stopped(&state, alice_t, LAYER_F);
+    rtp_stopped(&state, alice_t, LAYER_H);
+    assert_eq!(
+        switches(&rec.take()),
+        [
+            (down.sink, down.ssrc, LAYER_H),
+            (down.sink, down.ssrc, LAYER_Q)
+        ]
+    );
+    rtp_stopped(&state, alice_t, LAYER_Q);
+    assert!(
+        rec.take().is_empty(),
+        "the last source is kept when all stopped"
+    );
+    // A lower layer resuming alone is taken.
+    rtp_started_rid(&state, alice_t, LAYER_H, 96, "");
+    assert_eq!(switches(&rec.take()), [(down.sink, down.ssrc, LAYER_H)]);
+}
+
+#[tokio::test]
+async fn a_subscriber_that_stays_on_its_layer_gets_no_switch_when_another_stops() {
+    let Simulcast {
+        state,
+        rec,
+        alice_t,
+        down,
+        ..
+    } = simulcast_room();
+    // q stopping does not concern a subscriber on f.
+    rtp_stopped(&state, alice_t, LAYER_Q);
+    rtp_started_rid(&state, alice_t, LAYER_Q, 96, "");
+    assert!(rec.take().is_empty());
+    assert_eq!(down.source_ssrc, LAYER_F);
+}
+
+fn track_settings(state: &AppState, sid: &str, track: &str, disabled: bool, size: (u32, u32)) {
+    request(
+        state,
+        sid,
+        Req::TrackSetting(proto::UpdateTrackSettings {
+            track_sids: vec![track.to_string()],
+            disabled,
+            width: size.0,
+            height: size.1,
+            ..Default::default()
+        }),
+    );
+}
+
+#[tokio::test]
+async fn disabled_track_settings_pause_forwarding_and_enabling_programs_it_again() {
+    let Simulcast {
+        state,
+        rec,
+        bob,
+        camera,
+        down,
+        ..
+    } = simulcast_room();
+    track_settings(&state, &bob.sid, &camera, true, (0, 0));
+    assert_eq!(
+        rec.take(),
+        [Command::RemoveDownTrack {
+            sink: down.sink,
+            ssrc: down.ssrc
+        }]
+    );
+    // Paused twice is still paused; the subscription and its m-line stay.
+    track_settings(&state, &bob.sid, &camera, true, (0, 0));
+    assert!(rec.take().is_empty());
+    let kept = lobby::with_room(&state, ROOM, |set| {
+        set.get(&bob.sid)
+            .unwrap()
+            .subscriptions
+            .subs
+            .get(&camera)
+            .map(|s| (s.ssrc, s.mid.clone()))
+    })
+    .unwrap();
+    assert_eq!(kept.as_ref().map(|k| k.0), Some(down.ssrc));
+    assert!(kept.is_some_and(|k| k.1.is_some()));
+
+    // Enabled again: the same down-track SSRC is programmed anew.
+    track_settings(&state, &bob.sid, &camera, false, (0, 0));
+    assert_eq!(down_tracks(&rec.take()), [down]);
+    // Enabling what already flows does nothing.
+    track_settings(&state, &bob.sid, &camera, false, (0, 0));
+    assert!(rec.take().is_empty());
+}
+
+#[tokio::test]
+async fn track_settings_size_picks_the_smallest_layer_at_least_that_large() {
+    let Simulcast {
+        state,
+        rec,
+        bob,
+        camera,
+        alice_t,
+        down,
+        ..
+    } = simulcast_room();
+    let to = |ssrc| vec![(down.sink, down.ssrc, ssrc)];
+    track_settings(&state, &bob.sid, &camera, false, (640, 360));
+    assert_eq!(switches(&rec.take()), to(LAYER_H));
+    track_settings(&state, &bob.sid, &camera, false, (300, 170));
+    assert_eq!(switches(&rec.take()), to(LAYER_Q));
+    track_settings(&state, &bob.sid, &camera, false, (641, 200));
+    assert_eq!(switches(&rec.take()), to(LAYER_F));
+    // Larger than any layer: the best.
+    track_settings(&state, &bob.sid, &camera, false, (3840, 2160));
+    assert!(rec.take().is_empty(), "already on f");
+    track_settings(&state, &bob.sid, &camera, false, (640, 360));
+    assert_eq!(switches(&rec.take()), to(LAYER_H));
+    // h pauses: the smallest flowing layer still large enough is f.
+    rtp_stopped(&state, alice_t, LAYER_H);
+    assert_eq!(switches(&rec.take()), to(LAYER_F));
+    rtp_started_rid(&state, alice_t, LAYER_H, 96, "");
+    assert_eq!(switches(&rec.take()), to(LAYER_H));
+    // No size: the best again.
+    track_settings(&state, &bob.sid, &camera, false, (0, 0));
+    assert_eq!(switches(&rec.take()), to(LAYER_F));
+    // A MEDIUM quality without a size caps at h.
+    request(
+        &state,
+        &bob.sid,
+        Req::TrackSetting(proto::UpdateTrackSettings {
+            track_sids: vec![camera.clone()],
+            quality: proto::VideoQuality::Medium as i32,
+            ..Default::default()
+        }),
+    );
+    assert_eq!(switches(&rec.take()), to(LAYER_H));
+    // Paused with a size, resumed: programmed on the layer that fits.
+    track_settings(&state, &bob.sid, &camera, true, (320, 180));
+    rec.take();
+    track_settings(&state, &bob.sid, &camera, false, (320, 180));
+    let again = down_tracks(&rec.take());
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].source_ssrc, LAYER_Q);
+}
+
+#[tokio::test]
+async fn track_settings_for_a_track_not_subscribed_change_nothing() {
+    let Simulcast {
+        state,
+        rec,
+        alice,
+        camera,
+        ..
+    } = simulcast_room();
+    // alice does not receive her own camera.
+    track_settings(&state, &alice.sid, &camera, true, (0, 0));
+    track_settings(&state, &alice.sid, "TR_unknown", true, (0, 0));
+    assert!(rec.take().is_empty());
+}

@@ -32,8 +32,24 @@ pub struct PublishedTrack {
     pub sources: Vec<(u32, u8)>,
     /// Simulcast layer of an SSRC from its rid: `f` 3, `h` 2, `q` 1.
     pub layers: Vec<(u32, u8)>,
+    /// Media SSRCs the dataplane reported quiet (`RtpStopped`) and that have
+    /// not flowed again since: not a forwarding source while so.
+    pub stopped: Vec<u32>,
     /// True once its first RTP arrived: then others are told of it.
     pub published: bool,
+}
+
+/// Which simulcast layer a subscriber wants (UpdateTrackSettings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LayerWant {
+    /// The best layer flowing (no size asked for).
+    #[default]
+    Best,
+    /// The smallest layer at least this large, else the best.
+    Size { width: u32, height: u32 },
+    /// The best layer not above this one (1 `q`, 2 `h`, 3 `f`), else the
+    /// lowest flowing: a quality asked for without a size.
+    AtMost(u8),
 }
 
 /// What happened to a track that others must hear about.
@@ -127,34 +143,94 @@ impl PublishedTrack {
             rtx_pts: Vec::new(),
             sources: Vec::new(),
             layers: Vec::new(),
+            stopped: Vec::new(),
             published: false,
         }
     }
 
-    /// The media SSRC subscribers are fed from: among the sources whose
-    /// payload type is the primary codec's, the highest simulcast layer seen
-    /// so far (the best available, as livekit-server defaults to), else the
-    /// first non-RTX one.
-    pub fn source(&self) -> Option<(u32, u8)> {
-        let layer = |ssrc: u32| {
-            self.layers
-                .iter()
-                .find(|(s, _)| *s == ssrc)
-                .map_or(0, |(_, l)| *l)
-        };
-        self.sources
+    /// The simulcast layer (`q` 1, `h` 2, `f` 3) of `ssrc`, 0 if unknown.
+    pub fn layer_of(&self, ssrc: u32) -> u8 {
+        self.layers
+            .iter()
+            .find(|(s, _)| *s == ssrc)
+            .map_or(0, |(_, l)| *l)
+    }
+
+    /// The size the publisher announced for a layer (quality LOW/MEDIUM/HIGH
+    /// = layer 1/2/3), from its codecs' layers, else the deprecated
+    /// `TrackInfo.layers` older clients fill.
+    #[allow(deprecated)]
+    pub fn layer_size(&self, layer: u8) -> Option<(u32, u32)> {
+        let quality = i32::from(layer) - 1;
+        self.info
+            .codecs
+            .iter()
+            .flat_map(|c| c.layers.iter())
+            .chain(self.info.layers.iter())
+            .find(|l| l.quality == quality && l.width > 0 && l.height > 0)
+            .map(|l| (l.width, l.height))
+    }
+
+    /// Sources that may feed subscribers: the primary codec's, else any
+    /// non-RTX one.
+    fn candidates(&self) -> Vec<(u32, u8)> {
+        let primary: Vec<(u32, u8)> = self
+            .sources
             .iter()
             .filter(|(_, pt)| Some(*pt) == self.primary_pt)
-            .fold(None::<&(u32, u8)>, |best, s| match best {
-                Some(b) if layer(b.0) >= layer(s.0) => Some(b),
-                _ => Some(s),
-            })
-            .or_else(|| {
-                self.sources
-                    .iter()
-                    .find(|(_, pt)| !self.rtx_pts.contains(pt))
-            })
             .copied()
+            .collect();
+        if !primary.is_empty() {
+            return primary;
+        }
+        self.sources
+            .iter()
+            .find(|(_, pt)| !self.rtx_pts.contains(pt))
+            .copied()
+            .into_iter()
+            .collect()
+    }
+
+    /// The source a subscriber wanting `want` should get among those still
+    /// flowing: the smallest layer at least as large as the wanted size,
+    /// else the best one (livekit-server's default). None when every
+    /// source stopped: the caller keeps what it has.
+    pub fn active_source(&self, want: LayerWant) -> Option<(u32, u8)> {
+        let mut active: Vec<(u32, u8)> = self
+            .candidates()
+            .into_iter()
+            .filter(|(s, _)| !self.stopped.contains(s))
+            .collect();
+        // Highest layer first; the order learnt breaks ties.
+        active.sort_by_key(|(s, _)| std::cmp::Reverse(self.layer_of(*s)));
+        let best = active.first().copied();
+        let fitting = match want {
+            LayerWant::Best => None,
+            LayerWant::Size { width, height } => active
+                .iter()
+                .rev()
+                .find(|(s, _)| {
+                    self.layer_size(self.layer_of(*s))
+                        .is_some_and(|(w, h)| w >= width && h >= height)
+                })
+                .copied(),
+            LayerWant::AtMost(layer) => active
+                .iter()
+                .find(|(s, _)| self.layer_of(*s) <= layer)
+                .or(active.last())
+                .copied(),
+        };
+        fitting.or(best)
+    }
+
+    /// The media SSRC new subscribers are fed from: the best layer still
+    /// flowing, else (every source stopped) the best layer seen.
+    pub fn source(&self) -> Option<(u32, u8)> {
+        self.active_source(LayerWant::Best).or_else(|| {
+            let mut all = self.candidates();
+            all.sort_by_key(|(s, _)| std::cmp::Reverse(self.layer_of(*s)));
+            all.first().copied()
+        })
     }
 
     /// Records a media SSRC and the payload type it carries; RTX is not a
@@ -269,9 +345,10 @@ pub fn apply_offer(
     changes
 }
 
-/// The dataplane saw the first RTP of `ssrc` with `pt`: the track it belongs
-/// to (by announced SSRC, else by payload type on a bound m-line) becomes
-/// published.
+/// The dataplane saw the first RTP of `ssrc` with `pt` (or its first after
+/// `RtpStopped`): the track it belongs to (by announced SSRC, else by
+/// payload type on a bound m-line) becomes published, and the SSRC counts as
+/// flowing.
 pub fn on_rtp_started(tracks: &mut [PublishedTrack], ssrc: u32, pt: u8) -> Option<TrackChange> {
     let idx = tracks
         .iter()
@@ -294,6 +371,8 @@ pub fn on_rtp_started(tracks: &mut [PublishedTrack], ssrc: u32, pt: u8) -> Optio
     if !t.ssrcs.contains(&ssrc) {
         t.ssrcs.push(ssrc);
     }
+    // Flowing again after `RtpStopped`.
+    t.stopped.retain(|s| *s != ssrc);
     t.add_source(ssrc, pt);
     if t.published {
         return None;
@@ -303,7 +382,9 @@ pub fn on_rtp_started(tracks: &mut [PublishedTrack], ssrc: u32, pt: u8) -> Optio
 }
 
 /// The dataplane read simulcast rid `rid` on `ssrc` (a media SSRC, not RTX):
-/// remember its layer, so `source()` can prefer the best one.
+/// the track carrying it remembers its layer, so `active_source()` can
+/// choose among layers. Call after `on_rtp_started`, which binds a new SSRC
+/// to its track.
 pub fn note_layer(tracks: &mut [PublishedTrack], ssrc: u32, rid: &str) {
     let rank = match rid {
         "f" => 3,
@@ -311,11 +392,23 @@ pub fn note_layer(tracks: &mut [PublishedTrack], ssrc: u32, rid: &str) {
         "q" => 1,
         _ => return,
     };
-    for t in tracks.iter_mut() {
-        if !t.layers.iter().any(|(s, _)| *s == ssrc) {
-            t.layers.push((ssrc, rank));
-        }
+    let Some(t) = tracks.iter_mut().find(|t| t.ssrcs.contains(&ssrc)) else {
+        return;
+    };
+    match t.layers.iter_mut().find(|(s, _)| *s == ssrc) {
+        Some(entry) => entry.1 = rank,
+        None => t.layers.push((ssrc, rank)),
     }
+}
+
+/// The dataplane reports `ssrc` quiet: it stops being a source until it
+/// flows again. Returns the sid of the track carrying it.
+pub fn on_rtp_stopped(tracks: &mut [PublishedTrack], ssrc: u32) -> Option<String> {
+    let t = tracks.iter_mut().find(|t| t.ssrcs.contains(&ssrc))?;
+    if !t.stopped.contains(&ssrc) {
+        t.stopped.push(ssrc);
+    }
+    Some(t.info.sid.clone())
 }
 
 /// The track that carries `ssrc`, once known.

@@ -163,8 +163,7 @@ pub fn handle_request(
             crate::subscription::on_update_subscription(set, media, sid, &upd);
         }
         Req::TrackSetting(ts) => {
-            // Accepted; pausing and layer choice come with a later step.
-            tracing::debug!(participant = sid, tracks = ?ts.track_sids, disabled = ts.disabled, "track settings ignored");
+            crate::subscription::on_track_settings(set, media, sid, &ts);
         }
         other => {
             tracing::debug!(participant = sid, request = ?std::mem::discriminant(&other), "signal request not handled yet");

@@ -57,20 +57,20 @@ pub fn on_event(state: &AppState, ev: Event) {
         } => {
             let published = state.live.with(&owner.room, |set| {
                 let p = set.get_mut(&owner.participant_sid)?;
-                let source_before =
-                    crate::participant::track_of_ssrc(&p.tracks, ssrc).and_then(|t| t.source());
+                // Binds a new SSRC to its track (and marks a resumed one
+                // flowing) before its layer is noted on that track.
+                let change = crate::participant::on_rtp_started(&mut p.tracks, ssrc, payload_type);
                 if !repaired {
                     crate::participant::note_layer(&mut p.tracks, ssrc, rid.as_str());
                 }
-                let change = crate::participant::on_rtp_started(&mut p.tracks, ssrc, payload_type);
-                let track = crate::participant::track_of_ssrc(&p.tracks, ssrc)
-                    .map(|t| (t.info.sid.clone(), t.source()));
+                let track =
+                    crate::participant::track_of_ssrc(&p.tracks, ssrc).map(|t| t.info.sid.clone());
                 let Some(change) = change else {
-                    // A known track: a new layer or its first source.
-                    if let Some((track_sid, source)) = track {
-                        if source != source_before {
-                            crate::subscription::on_source_changed(set, &state.media, &track_sid);
-                        }
+                    // A known track: a new or resumed layer, or its first
+                    // source. Each subscription switches if its layer
+                    // should change.
+                    if let Some(track_sid) = track {
+                        crate::subscription::on_source_changed(set, &state.media, &track_sid);
                     }
                     return None;
                 };
@@ -79,7 +79,7 @@ pub fn on_event(state: &AppState, ev: Event) {
                 // The update naming the track goes out before any SDP
                 // carrying it (LIVEKIT_PROTOCOL.md 4.4).
                 set.broadcast_info(&owner.participant_sid);
-                if let Some((track_sid, _)) = track {
+                if let Some(track_sid) = track {
                     crate::subscription::on_track_published(
                         set,
                         &state.media,
@@ -96,6 +96,18 @@ pub fn on_event(state: &AppState, ev: Event) {
                     &owner.participant_sid,
                 );
             }
+        }
+        Event::RtpStopped { ssrc, .. } => {
+            // A paused simulcast layer (or a muted stream): subscribers on
+            // it fall back to the best layer still flowing.
+            state.live.with(&owner.room, |set| {
+                let Some(p) = set.get_mut(&owner.participant_sid) else {
+                    return;
+                };
+                if let Some(track_sid) = crate::participant::on_rtp_stopped(&mut p.tracks, ssrc) {
+                    crate::subscription::on_source_changed(set, &state.media, &track_sid);
+                }
+            });
         }
         Event::TransportFailed { reason, .. } => {
             tracing::warn!(room = %owner.room, participant = %owner.participant_sid, pc = ?owner.pc, ?reason, "transport failed");

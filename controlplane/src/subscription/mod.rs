@@ -11,17 +11,20 @@
 //!   (publish, unpublish, join, leave, permission changes);
 //! - `single_pc.rs`: the answer to a `/rtc/v1` offer carries subscriptions;
 //! - `dual_pc.rs`: the `/rtc` subscriber offers carry subscriptions;
-//! - `program.rs`: the dataplane commands and the publisher's TrackSubscribed.
+//! - `program.rs`: the dataplane commands and the publisher's TrackSubscribed;
+//! - `settings.rs`: `UpdateTrackSettings` (pause, layer by size).
 
 mod dual_pc;
 mod plan;
 mod program;
+mod settings;
 mod single_pc;
 pub mod slots;
 
 pub use dual_pc::{on_subscriber_answer, prepare_offer};
 pub use plan::*;
 pub use program::{on_source_changed, stop_all};
+pub use settings::{on_track_settings, want_from_settings};
 pub use single_pc::{after_answer, before_answer};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,6 +75,10 @@ pub struct Subscription {
     pub state: SubState,
     /// Dual PC: carried by the subscriber offer that is out now.
     pub in_offer: bool,
+    /// `UpdateTrackSettings.disabled`: forwarding paused, the m-line kept.
+    pub disabled: bool,
+    /// The simulcast layer the subscriber asked for (`UpdateTrackSettings`).
+    pub want: crate::participant::LayerWant,
 }
 
 impl Subscription {

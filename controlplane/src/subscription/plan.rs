@@ -93,6 +93,8 @@ pub fn add_subscription(
             mid,
             state: SubState::Pending,
             in_offer: false,
+            disabled: false,
+            want: crate::participant::LayerWant::Best,
         },
     );
     tracing::info!(room = %p.room, subscriber = %subscriber_sid, publisher = %publisher_sid, track = %track_sid, "subscribed");

@@ -9,7 +9,7 @@ use ringcast_shared::records::{CodecId, DownTrackSpec, TransportId};
 
 use super::{Source, SubState, Subscription};
 use crate::media::MediaControl;
-use crate::participant::{Participant, ParticipantSet};
+use crate::participant::{LayerWant, Participant, ParticipantSet};
 use crate::signal::join_request::SignalVariant;
 
 /// The transport a participant receives subscribed media on.
@@ -37,21 +37,30 @@ pub fn stop_all(media: &MediaControl, p: &Participant) {
     }
 }
 
-/// The publisher's transport and current source for `track_sid`.
+/// The publisher's transport, the source a subscriber wanting `want` should
+/// get now (None when every source stopped) and the source to start from
+/// when nothing flows (the best seen).
 fn publisher_source(
     set: &ParticipantSet,
     publisher_sid: &str,
     track_sid: &str,
-) -> Option<(TransportId, Source)> {
+    want: LayerWant,
+) -> Option<(TransportId, Option<Source>, Option<Source>)> {
     let publisher = set.get(publisher_sid)?;
     let transport = publisher.publisher_pc.as_ref()?.id;
     let track = publisher.tracks.iter().find(|t| t.info.sid == track_sid)?;
-    let (ssrc, payload_type) = track.source()?;
-    Some((transport, Source { ssrc, payload_type }))
+    let to_source = |(ssrc, payload_type): (u32, u8)| Source { ssrc, payload_type };
+    Some((
+        transport,
+        track.active_source(want).map(to_source),
+        track.source().map(to_source),
+    ))
 }
 
-/// Sends `AddDownTrack` for a negotiated subscription whose source is
-/// known, or `SwitchDownTrack` when a programmed one's source changed.
+/// Sends `AddDownTrack` for a negotiated, enabled subscription whose source
+/// is known, or `SwitchDownTrack` when the layer a programmed one should
+/// get changed (a layer stopped or resumed, or the subscriber asked for
+/// another size). A track whose every source stopped keeps its source.
 pub fn program(
     set: &mut ParticipantSet,
     media: &MediaControl,
@@ -64,7 +73,8 @@ pub fn program(
     else {
         return;
     };
-    let Some((source_transport, source)) = publisher_source(set, &sub.publisher_sid, track_sid)
+    let Some((source_transport, active, fallback)) =
+        publisher_source(set, &sub.publisher_sid, track_sid, sub.want)
     else {
         return;
     };
@@ -82,6 +92,12 @@ pub fn program(
     match sub.state {
         SubState::Pending => {}
         SubState::Negotiated => {
+            let Some(source) = active.or(fallback) else {
+                return;
+            };
+            if sub.disabled {
+                return;
+            }
             let spec = DownTrackSpec {
                 source: source_transport,
                 source_ssrc: source.ssrc,
@@ -99,13 +115,32 @@ pub fn program(
             }
         }
         SubState::Programmed => {
+            let Some(source) = active else {
+                return;
+            };
             if sub.source != Some(source)
                 && media.switch_down_track(sink, sub.ssrc, source.ssrc, source.payload_type)
             {
+                tracing::debug!(%room, subscriber = subscriber_sid, track = track_sid, ssrc = sub.ssrc, source_ssrc = source.ssrc, "down-track switched");
                 sub.source = Some(source);
             }
         }
     }
+}
+
+/// Pauses forwarding of a programmed subscription (`RemoveDownTrack`); the
+/// subscription and its m-line stay, `program` resumes it.
+pub fn pause(media: &MediaControl, p: &mut Participant, track_sid: &str) {
+    let Some(sink) = sink_of(p) else { return };
+    let Some(sub) = p.subscriptions.subs.get_mut(track_sid) else {
+        return;
+    };
+    if sub.state != SubState::Programmed {
+        return;
+    }
+    media.remove_down_track(sink, sub.ssrc);
+    sub.state = SubState::Negotiated;
+    sub.source = None;
 }
 
 /// The client has accepted the SDP carrying `track_sid`: tell the publisher
