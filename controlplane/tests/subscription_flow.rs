@@ -1038,6 +1038,7 @@ async fn a_subscriber_that_stays_on_its_layer_gets_no_switch_when_another_stops(
     assert_eq!(down.source_ssrc, LAYER_F);
 }
 
+/// As JS sends them: a size, or else quality HIGH.
 fn track_settings(state: &AppState, sid: &str, track: &str, disabled: bool, size: (u32, u32)) {
     request(
         state,
@@ -1047,6 +1048,11 @@ fn track_settings(state: &AppState, sid: &str, track: &str, disabled: bool, size
             disabled,
             width: size.0,
             height: size.1,
+            quality: if size == (0, 0) {
+                proto::VideoQuality::High as i32
+            } else {
+                0
+            },
             ..Default::default()
         }),
     );
@@ -1124,7 +1130,7 @@ async fn track_settings_size_picks_the_smallest_layer_at_least_that_large() {
     // No size: the best again.
     track_settings(&state, &bob.sid, &camera, false, (0, 0));
     assert_eq!(switches(&rec.take()), to(LAYER_F));
-    // A MEDIUM quality without a size caps at h.
+    // A quality without a size caps the layer: MEDIUM at h.
     request(
         &state,
         &bob.sid,
@@ -1135,6 +1141,17 @@ async fn track_settings_size_picks_the_smallest_layer_at_least_that_large() {
         }),
     );
     assert_eq!(switches(&rec.take()), to(LAYER_H));
+    // LOW caps at q.
+    request(
+        &state,
+        &bob.sid,
+        Req::TrackSetting(proto::UpdateTrackSettings {
+            track_sids: vec![camera.clone()],
+            quality: proto::VideoQuality::Low as i32,
+            ..Default::default()
+        }),
+    );
+    assert_eq!(switches(&rec.take()), to(LAYER_Q));
     // Paused with a size, resumed: programmed on the layer that fits.
     track_settings(&state, &bob.sid, &camera, true, (320, 180));
     rec.take();

@@ -10,9 +10,9 @@ use crate::media::MediaControl;
 use crate::participant::{LayerWant, ParticipantSet};
 
 /// The layer a settings request asks for: a size when it names one (JS
-/// adaptiveStream), else a MEDIUM quality caps at `h`. LOW is proto3's
-/// default, so it cannot be told from "not set" (a plain enable request)
-/// and means the best layer, as HIGH does.
+/// adaptiveStream and `setVideoDimensions`; the Rust SDK's `set_enabled`
+/// sends the publication's full size), else its quality caps the layer
+/// (JS always fills it, HIGH by default), as livekit-server reads it.
 pub fn want_from_settings(ts: &proto::UpdateTrackSettings) -> LayerWant {
     if ts.width > 0 || ts.height > 0 {
         return LayerWant::Size {
@@ -21,6 +21,7 @@ pub fn want_from_settings(ts: &proto::UpdateTrackSettings) -> LayerWant {
         };
     }
     match proto::VideoQuality::try_from(ts.quality) {
+        Ok(proto::VideoQuality::Low) => LayerWant::AtMost(1),
         Ok(proto::VideoQuality::Medium) => LayerWant::AtMost(2),
         _ => LayerWant::Best,
     }
