@@ -165,6 +165,22 @@ fn transport(state: &AppState, sid: &str, subscriber_pc: bool) -> TransportId {
     .unwrap()
 }
 
+/// The participant's primary transport connected: it becomes ACTIVE, and
+/// only then is it auto-subscribed to newly published tracks (2.12).
+fn activate(state: &AppState, sid: &str) {
+    let id = lobby::with_room(state, ROOM, |set| {
+        let p = set.get(sid).unwrap();
+        let t = if p.subscriber_primary() {
+            &p.subscriber_pc
+        } else {
+            &p.publisher_pc
+        };
+        t.as_ref().unwrap().id
+    })
+    .unwrap();
+    transport_events::on_event(state, Event::DtlsConnected { id });
+}
+
 fn add_track(state: &AppState, sid: &str, cid: &str, kind: proto::TrackType) -> String {
     request(
         state,
@@ -251,6 +267,7 @@ async fn single_pc_subscriber_is_asked_to_reoffer_then_answered_sendonly_then_pr
         params(SignalVariant::SinglePc, Some(receiver_offer())),
     )
     .unwrap();
+    activate(&state, &bob.sid);
     drain(&mut bob.outbox_rx);
     let (track, alice_t) = alice_publishes_mic(&state, &mut alice);
     let bob_t = transport(&state, &bob.sid, false);
@@ -361,6 +378,7 @@ async fn can_subscribe_false_gets_no_subscription() {
         params(SignalVariant::SinglePc, Some(receiver_offer())),
     )
     .unwrap();
+    activate(&state, &dave.sid);
     drain(&mut dave.outbox_rx);
     let (track, _) = alice_publishes_mic(&state, &mut alice);
     let msgs = drain(&mut dave.outbox_rx);
@@ -422,6 +440,7 @@ async fn update_subscription_unsubscribes_resubscribes_and_reports_unknown_track
         params(SignalVariant::SinglePc, Some(receiver_offer())),
     )
     .unwrap();
+    activate(&state, &bob.sid);
     let (track, _) = alice_publishes_mic(&state, &mut alice);
     offer(&state, &bob.sid, receiver_offer(), 5);
     let bob_t = transport(&state, &bob.sid, false);
@@ -509,6 +528,7 @@ async fn more_subscriptions_than_mlines_ask_for_more_mlines() {
         params(SignalVariant::SinglePc, Some(receiver_offer())),
     )
     .unwrap();
+    activate(&state, &bob.sid);
     let msgs = drain(&mut bob.outbox_rx);
     let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
         panic!("{msgs:?}")
@@ -560,6 +580,7 @@ async fn dual_pc_subscriber_offer_waits_for_the_answer_and_programs_after_it() {
         params(SignalVariant::DualPc, None),
     )
     .unwrap();
+    activate(&state, &bob.sid);
     let first = drain(&mut bob.outbox_rx);
     assert!(
         first.iter().any(|m| matches!(m, Resp::Offer(_))),
@@ -651,6 +672,7 @@ async fn later_simulcast_layer_is_listed_without_a_second_down_track() {
         params(SignalVariant::DualPc, None),
     )
     .unwrap();
+    activate(&state, &bob.sid);
     answer(&state, &bob.sid);
     let track = add_track(
         &state,
@@ -701,6 +723,7 @@ async fn dual_pc_resubscribe_puts_the_track_on_a_new_mline() {
         params(SignalVariant::DualPc, None),
     )
     .unwrap();
+    activate(&state, &bob.sid);
     answer(&state, &bob.sid);
     let track = add_track(
         &state,
@@ -764,6 +787,7 @@ async fn revoking_can_subscribe_and_room_service_update_subscriptions() {
         params(SignalVariant::SinglePc, Some(receiver_offer())),
     )
     .unwrap();
+    activate(&state, &bob.sid);
     let (track, _) = alice_publishes_mic(&state, &mut alice);
     offer(&state, &bob.sid, receiver_offer(), 5);
     drain(&mut bob.outbox_rx);
@@ -888,6 +912,7 @@ fn simulcast_room() -> Simulcast {
         params(SignalVariant::DualPc, None),
     )
     .unwrap();
+    activate(&state, &bob.sid);
     answer(&state, &bob.sid);
     add_track(
         &state,
@@ -1152,13 +1177,56 @@ async fn track_settings_size_picks_the_smallest_layer_at_least_that_large() {
         }),
     );
     assert_eq!(switches(&rec.take()), to(LAYER_Q));
-    // Paused with a size, resumed: programmed on the layer that fits.
+    // A down-track that switched layers is not paused: a new AddDownTrack
+    // would restart its sequence numbers. It keeps following its settings.
     track_settings(&state, &bob.sid, &camera, true, (320, 180));
-    rec.take();
+    assert!(rec.take().is_empty(), "not paused after a switch");
+    track_settings(&state, &bob.sid, &camera, false, (0, 0));
+    assert_eq!(switches(&rec.take()), to(LAYER_F));
+}
+
+#[tokio::test]
+async fn a_paused_down_track_resumes_from_its_layer_then_switches() {
+    let Simulcast {
+        state,
+        rec,
+        bob,
+        camera,
+        alice_t,
+        down,
+        ..
+    } = simulcast_room();
+    track_settings(&state, &bob.sid, &camera, true, (0, 0));
+    assert_eq!(
+        rec.take(),
+        [Command::RemoveDownTrack {
+            sink: down.sink,
+            ssrc: down.ssrc
+        }]
+    );
+    // Resumed asking for q: the down-track restarts on f, where it paused,
+    // so its sequence numbers go on forward; the next event moves it.
     track_settings(&state, &bob.sid, &camera, false, (320, 180));
+    assert_eq!(down_tracks(&rec.take()), [down]);
+    rtp_stopped(&state, alice_t, LAYER_H);
+    assert_eq!(switches(&rec.take()), [(down.sink, down.ssrc, LAYER_Q)]);
+    // Paused where it paused from is gone: the layer it should get.
+    let Simulcast {
+        state,
+        rec,
+        bob,
+        camera,
+        alice_t,
+        down,
+        ..
+    } = simulcast_room();
+    track_settings(&state, &bob.sid, &camera, true, (0, 0));
+    rtp_stopped(&state, alice_t, LAYER_F);
+    rec.take();
+    track_settings(&state, &bob.sid, &camera, false, (0, 0));
     let again = down_tracks(&rec.take());
     assert_eq!(again.len(), 1);
-    assert_eq!(again[0].source_ssrc, LAYER_Q);
+    assert_eq!((again[0].ssrc, again[0].source_ssrc), (down.ssrc, LAYER_H));
 }
 
 #[tokio::test]
@@ -1174,4 +1242,51 @@ async fn track_settings_for_a_track_not_subscribed_change_nothing() {
     track_settings(&state, &alice.sid, &camera, true, (0, 0));
     track_settings(&state, &alice.sid, "TR_unknown", true, (0, 0));
     assert!(rec.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_participant_still_connecting_gets_new_tracks_once_active() {
+    let (state, rec) = setup();
+    let mut alice = lobby::join(
+        &state,
+        &grant("alice", true),
+        params(SignalVariant::SinglePc, None),
+    )
+    .unwrap();
+    let mut bob = lobby::join(
+        &state,
+        &grant("bob", true),
+        params(SignalVariant::SinglePc, Some(receiver_offer())),
+    )
+    .unwrap();
+    drain(&mut bob.outbox_rx);
+    let (track, _) = alice_publishes_mic(&state, &mut alice);
+    // Told of the track, not subscribed yet: no re-offer asked for.
+    let msgs = drain(&mut bob.outbox_rx);
+    assert!(msgs.iter().any(|m| matches!(m, Resp::Update(_))));
+    assert!(
+        !msgs
+            .iter()
+            .any(|m| matches!(m, Resp::MediaSectionsRequirement(_))),
+        "{msgs:?}"
+    );
+    activate(&state, &bob.sid);
+    let msgs = drain(&mut bob.outbox_rx);
+    assert!(
+        msgs.iter()
+            .any(|m| matches!(m, Resp::MediaSectionsRequirement(_))),
+        "subscribed once active: {msgs:?}"
+    );
+    offer(&state, &bob.sid, receiver_offer(), 5);
+    let msgs = drain(&mut bob.outbox_rx);
+    let Some(Resp::Answer(ans)) = msgs.iter().find(|m| matches!(m, Resp::Answer(_))) else {
+        panic!("{msgs:?}")
+    };
+    assert_eq!(ans.mid_to_track_id.values().collect::<Vec<_>>(), [&track]);
+    assert_eq!(down_tracks(&rec.take()).len(), 1);
+    // Connecting again changes nothing.
+    activate(&state, &bob.sid);
+    assert!(!drain(&mut bob.outbox_rx)
+        .iter()
+        .any(|m| matches!(m, Resp::MediaSectionsRequirement(_))));
 }

@@ -223,6 +223,11 @@ impl PublishedTrack {
         fitting.or(best)
     }
 
+    /// Whether `ssrc` is one of its sources and has not stopped.
+    pub fn is_flowing(&self, ssrc: u32) -> bool {
+        self.sources.iter().any(|(s, _)| *s == ssrc) && !self.stopped.contains(&ssrc)
+    }
+
     /// The media SSRC new subscribers are fed from: the best layer still
     /// flowing, else (every source stopped) the best layer seen.
     pub fn source(&self) -> Option<(u32, u8)> {

@@ -45,6 +45,7 @@ pub fn on_event(state: &AppState, ev: Event) {
                     tracing::info!(room = %owner.room, participant = %owner.participant_sid, "participant active");
                     crate::webhook::on_participant_active(state, &owner.room, p.info());
                     set.broadcast_info(&owner.participant_sid);
+                    crate::subscription::on_active(set, &state.media, &owner.participant_sid);
                 }
             });
         }

@@ -94,6 +94,8 @@ pub fn add_subscription(
             state: SubState::Pending,
             in_offer: false,
             disabled: false,
+            switched: false,
+            paused_source: None,
             want: crate::participant::LayerWant::Best,
         },
     );
@@ -280,9 +282,10 @@ fn auto_subscribes(p: &Participant) -> bool {
         && p.state != crate::participant::ParticipantState::Disconnected
 }
 
-/// A track was published: everyone else who auto-subscribes gets it. Call
-/// after the ParticipantUpdate naming it went out (4.4: it must reach the
-/// subscriber before the SDP does).
+/// A track was published: everyone else who auto-subscribes and is ACTIVE
+/// gets it (LIVEKIT_PROTOCOL.md 2.12: one still connecting gets it with
+/// `on_active`). Call after the ParticipantUpdate naming it went out (4.4:
+/// it must reach the subscriber before the SDP does).
 pub fn on_track_published(
     set: &mut ParticipantSet,
     media: &MediaControl,
@@ -296,7 +299,11 @@ pub fn on_track_published(
     }
     let subscribers: Vec<String> = set
         .iter()
-        .filter(|p| p.sid != publisher_sid && auto_subscribes(p))
+        .filter(|p| {
+            p.sid != publisher_sid
+                && auto_subscribes(p)
+                && p.state == crate::participant::ParticipantState::Active
+        })
         .map(|p| p.sid.clone())
         .collect();
     for sid in subscribers {
@@ -345,10 +352,11 @@ pub fn on_participant_gone(set: &mut ParticipantSet, media: &MediaControl, gone:
 
 /// A newcomer that auto-subscribes gets every track already published. The
 /// SDP is not touched: the join's first negotiation carries them (the
-/// JoinResponse, sent before, already lists the tracks).
-pub fn on_join(set: &mut ParticipantSet, sid: &str) {
+/// JoinResponse, sent before, already lists the tracks). Returns how many
+/// subscriptions were added.
+pub fn on_join(set: &mut ParticipantSet, sid: &str) -> usize {
     if !set.get(sid).is_some_and(auto_subscribes) {
-        return;
+        return 0;
     }
     let tracks: Vec<String> = set
         .iter()
@@ -356,10 +364,25 @@ pub fn on_join(set: &mut ParticipantSet, sid: &str) {
         .flat_map(|p| p.tracks.iter().filter(|t| t.published))
         .map(|t| t.info.sid.clone())
         .collect();
+    let mut added = 0;
     for t in tracks {
-        if let Err(e) = add_subscription(set, sid, &t) {
-            tracing::debug!(participant = sid, track = %t, error = %e, "subscribe at join skipped");
+        match add_subscription(set, sid, &t) {
+            Ok(true) => added += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::debug!(participant = sid, track = %t, error = %e, "subscribe at join skipped")
+            }
         }
+    }
+    added
+}
+
+/// The participant became ACTIVE (its primary transport connected): the
+/// tracks published while it was connecting, which `on_track_published`
+/// left out, are subscribed now and its SDP catches up.
+pub fn on_active(set: &mut ParticipantSet, media: &MediaControl, sid: &str) {
+    if on_join(set, sid) > 0 {
+        sync(set, media, sid);
     }
 }
 
@@ -371,8 +394,9 @@ pub fn on_permission_changed(set: &mut ParticipantSet, media: &MediaControl, sid
         if !auto_subscribes(p) {
             return;
         }
-        on_join(set, sid);
-        sync(set, media, sid);
+        if on_join(set, sid) > 0 {
+            sync(set, media, sid);
+        }
         return;
     }
     let tracks: Vec<String> = p.subscriptions.subs.keys().cloned().collect();

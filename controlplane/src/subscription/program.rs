@@ -9,7 +9,7 @@ use ringcast_shared::records::{CodecId, DownTrackSpec, TransportId};
 
 use super::{Source, SubState, Subscription};
 use crate::media::MediaControl;
-use crate::participant::{LayerWant, Participant, ParticipantSet};
+use crate::participant::{Participant, ParticipantSet};
 use crate::signal::join_request::SignalVariant;
 
 /// The transport a participant receives subscribed media on.
@@ -37,24 +37,33 @@ pub fn stop_all(media: &MediaControl, p: &Participant) {
     }
 }
 
-/// The publisher's transport, the source a subscriber wanting `want` should
-/// get now (None when every source stopped) and the source to start from
-/// when nothing flows (the best seen).
-fn publisher_source(
-    set: &ParticipantSet,
-    publisher_sid: &str,
-    track_sid: &str,
-    want: LayerWant,
-) -> Option<(TransportId, Option<Source>, Option<Source>)> {
-    let publisher = set.get(publisher_sid)?;
+/// Where a subscription's media can come from now.
+struct Sources {
+    /// The publisher's transport.
+    transport: TransportId,
+    /// What the subscriber's `want` should get (None when every source
+    /// stopped).
+    active: Option<Source>,
+    /// The source to start from when nothing flows (the best seen).
+    fallback: Option<Source>,
+    /// The source a paused subscription had, if it still flows.
+    resume: Option<Source>,
+}
+
+fn publisher_source(set: &ParticipantSet, sub: &Subscription) -> Option<Sources> {
+    let publisher = set.get(&sub.publisher_sid)?;
     let transport = publisher.publisher_pc.as_ref()?.id;
-    let track = publisher.tracks.iter().find(|t| t.info.sid == track_sid)?;
+    let track = publisher
+        .tracks
+        .iter()
+        .find(|t| t.info.sid == sub.track_sid)?;
     let to_source = |(ssrc, payload_type): (u32, u8)| Source { ssrc, payload_type };
-    Some((
+    Some(Sources {
         transport,
-        track.active_source(want).map(to_source),
-        track.source().map(to_source),
-    ))
+        active: track.active_source(sub.want).map(to_source),
+        fallback: track.source().map(to_source),
+        resume: sub.paused_source.filter(|s| track.is_flowing(s.ssrc)),
+    })
 }
 
 /// Sends `AddDownTrack` for a negotiated, enabled subscription whose source
@@ -73,8 +82,12 @@ pub fn program(
     else {
         return;
     };
-    let Some((source_transport, active, fallback)) =
-        publisher_source(set, &sub.publisher_sid, track_sid, sub.want)
+    let Some(Sources {
+        transport: source_transport,
+        active,
+        fallback,
+        resume,
+    }) = publisher_source(set, sub)
     else {
         return;
     };
@@ -92,12 +105,14 @@ pub fn program(
     match sub.state {
         SubState::Pending => {}
         SubState::Negotiated => {
-            let Some(source) = active.or(fallback) else {
-                return;
-            };
             if sub.disabled {
                 return;
             }
+            // Resumed from the layer it was paused on (see `switched`); a
+            // later event moves it to the one it should get.
+            let Some(source) = resume.or(active).or(fallback) else {
+                return;
+            };
             let spec = DownTrackSpec {
                 source: source_transport,
                 source_ssrc: source.ssrc,
@@ -111,6 +126,8 @@ pub fn program(
             if media.add_down_track(spec) {
                 sub.state = SubState::Programmed;
                 sub.source = Some(source);
+                sub.switched = false;
+                sub.paused_source = None;
                 tracing::debug!(%room, subscriber = subscriber_sid, track = track_sid, ssrc = sub.ssrc, source_ssrc = source.ssrc, "down-track programmed");
             }
         }
@@ -123,24 +140,33 @@ pub fn program(
             {
                 tracing::debug!(%room, subscriber = subscriber_sid, track = track_sid, ssrc = sub.ssrc, source_ssrc = source.ssrc, "down-track switched");
                 sub.source = Some(source);
+                sub.switched = true;
             }
         }
     }
 }
 
 /// Pauses forwarding of a programmed subscription (`RemoveDownTrack`); the
-/// subscription and its m-line stay, `program` resumes it.
+/// subscription and its m-line stay, `program` resumes it from the same
+/// source. A down-track that switched layers keeps flowing instead (see
+/// `Subscription::switched`): until the dataplane can resume one with
+/// continuous sequence numbers, a pause would freeze it for good.
 pub fn pause(media: &MediaControl, p: &mut Participant, track_sid: &str) {
     let Some(sink) = sink_of(p) else { return };
+    let room = p.room.clone();
     let Some(sub) = p.subscriptions.subs.get_mut(track_sid) else {
         return;
     };
     if sub.state != SubState::Programmed {
         return;
     }
+    if sub.switched {
+        tracing::debug!(%room, track = track_sid, ssrc = sub.ssrc, "not paused: the down-track switched layers");
+        return;
+    }
     media.remove_down_track(sink, sub.ssrc);
     sub.state = SubState::Negotiated;
-    sub.source = None;
+    sub.paused_source = sub.source.take();
 }
 
 /// The client has accepted the SDP carrying `track_sid`: tell the publisher

@@ -5,8 +5,9 @@
 // - the subscriber asks for a smaller size (setVideoDimensions, i.e.
 //   UpdateTrackSettings width/height): it gets the smallest layer at least
 //   that large;
-// - the subscriber disables the track (setEnabled(false)): forwarding pauses,
-//   and resumes on setEnabled(true).
+// - the subscriber disables the track (setEnabled(false)): forwarding of a
+//   single-layer camera pauses and resumes on setEnabled(true); a simulcast
+//   one that switched layers keeps flowing (never frozen).
 // Judged by the subscriber's WebRTC stats (frameHeight, framesDecoded).
 //
 // Run:  RINGCAST_BIN=target/debug/ringcast node --test scripts/e2e/node/browser_layers.test.mjs
@@ -86,7 +87,7 @@ describe('simulcast layer choice with livekit-client 2.23 in headless Chromium',
   });
 
   for (const mode of MODES) {
-    test(`paused top layer falls back and returns; size and enable settings are honoured (${mode.name})`, { timeout: 150_000 }, async (t) => {
+    test(`paused top layer falls back and returns; a smaller size gets a smaller layer (${mode.name})`, { timeout: 150_000 }, async (t) => {
       const room = `layers-${mode.singlePeerConnection ? 'v1' : 'v0'}`;
       const pages = [];
       const results = {};
@@ -130,17 +131,16 @@ describe('simulcast layer choice with livekit-client 2.23 in headless Chromium',
         results.small = await until(seen, (v) => v.height > 0 && v.height <= 180, 15_000);
         assert.equal(results.small.height, 180, `q for 320x180: ${JSON.stringify(results.small)}`);
 
-        // Disabled: nothing decoded any more; enabled: frames again.
+        // Disabled and enabled again after layer switches: the down-track is
+        // not paused (it could not resume with continuous sequence numbers)
+        // and the video never freezes.
         assert.equal((await onCameraPublication(ben.page, 'ann', 'setEnabled', false)).ok, true);
-        await sleep(1000);
-        const paused0 = (await seen()).framesDecoded;
-        await sleep(2000);
-        results.paused = await seen();
-        assert.ok(results.paused.framesDecoded - paused0 <= 2, `paused: ${paused0} -> ${JSON.stringify(results.paused)}`);
+        await sleep(1500);
         assert.equal((await onCameraPublication(ben.page, 'ann', 'setEnabled', true)).ok, true);
-        results.resumed = await until(seen, (v) => v.framesDecoded > results.paused.framesDecoded + 20, 15_000);
-        assert.ok(results.resumed.framesDecoded > results.paused.framesDecoded + 20, `resumed: ${JSON.stringify(results.resumed)}`);
-        t.diagnostic(`heights: ${results.top.height} -> ${results.fallback.height} -> ${results.back.height} -> ${results.small.height}; frames paused ${paused0}->${results.paused.framesDecoded}, resumed ${results.resumed.framesDecoded}`);
+        const mark = (await seen()).framesDecoded;
+        results.afterToggle = await until(seen, (v) => v.framesDecoded > mark + 20, 15_000);
+        assert.ok(results.afterToggle.framesDecoded > mark + 20, `no freeze after disable/enable: ${JSON.stringify(results.afterToggle)}`);
+        t.diagnostic(`heights: ${results.top.height} -> ${results.fallback.height} -> ${results.back.height} -> ${results.small.height}`);
       } catch (e) {
         t.diagnostic(failureReport({ pages, server, results }));
         throw e;
@@ -149,5 +149,67 @@ describe('simulcast layer choice with livekit-client 2.23 in headless Chromium',
         await Promise.allSettled(pages.map((p) => p.close()));
       }
     });
+
+    // Without simulcast the down-track never switches layers, so a pause
+    // is a RemoveDownTrack and the resume an AddDownTrack from the same
+    // source (its sequence numbers go on forward).
+    test(
+      `setEnabled(false) pauses a single-layer camera and setEnabled(true) resumes it (${mode.name})`,
+      { timeout: 120_000 },
+      async (t) => {
+        const room = `enable-${mode.singlePeerConnection ? 'v1' : 'v0'}`;
+        const pages = [];
+        const results = {};
+        try {
+          for (const who of ['ann', 'ben']) {
+            const p = await openPage(browser, site.url, who);
+            pages.push(p);
+            const r = await p.page.evaluate(
+              ([url, tok, opts]) => window.rc.connect(url, tok, opts),
+              [server.wsUrl, await joinToken(room, who), { singlePeerConnection: mode.singlePeerConnection }],
+            );
+            assert.equal(r.ok, true, `${who} connects: ${JSON.stringify(r.error)}`);
+          }
+          const [ann, ben] = pages;
+          await ben.page.evaluate(() => window.rcMedia.autoAttach());
+          const pub = await ann.page.evaluate(async () => {
+            const LK = window.LivekitClient;
+            try {
+              await window.rc
+                .room()
+                .localParticipant.setCameraEnabled(true, { resolution: LK.VideoPresets.h360.resolution }, { simulcast: false });
+              return { ok: true };
+            } catch (e) {
+              return { ok: false, error: String(e) };
+            }
+          });
+          assert.equal(pub.ok, true, `ann publishes: ${pub.error}`);
+          const seen = () => ben.page.evaluate(() => window.rcMedia.inbound('ann')).then((s) => s.video ?? {});
+          results.flowing = await until(seen, (v) => v.framesDecoded > 30, 30_000);
+          assert.ok(results.flowing.framesDecoded > 30, `ben decodes: ${JSON.stringify(results.flowing)}`);
+
+          // Disabled: nothing decoded any more; enabled: frames again.
+          assert.equal((await onCameraPublication(ben.page, 'ann', 'setEnabled', false)).ok, true);
+          await sleep(1000);
+          const paused0 = (await seen()).framesDecoded;
+          await sleep(2000);
+          results.paused = await seen();
+          assert.ok(results.paused.framesDecoded - paused0 <= 2, `paused: ${paused0} -> ${JSON.stringify(results.paused)}`);
+          assert.equal((await onCameraPublication(ben.page, 'ann', 'setEnabled', true)).ok, true);
+          results.resumed = await until(seen, (v) => v.framesDecoded > results.paused.framesDecoded + 20, 15_000);
+          assert.ok(
+            results.resumed.framesDecoded > results.paused.framesDecoded + 20,
+            `resumed: ${JSON.stringify(results.resumed)}`,
+          );
+          t.diagnostic(`frames paused ${paused0}->${results.paused.framesDecoded}, resumed ${results.resumed.framesDecoded}`);
+        } catch (e) {
+          t.diagnostic(failureReport({ pages, server, results }));
+          throw e;
+        } finally {
+          await Promise.allSettled(pages.map((p) => p.page.evaluate(() => window.rc.disconnect())));
+          await Promise.allSettled(pages.map((p) => p.close()));
+        }
+      },
+    );
   }
 });
