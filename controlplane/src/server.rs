@@ -219,6 +219,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             state.data.attach(data_out);
             tokio::spawn(crate::data::pump(state.clone(), data_in));
             tokio::spawn(crate::speakers::run(state.clone()));
+            tokio::spawn(crate::subscription::run_offer_timeouts(state.clone()));
             (state, Some(guard), Some(region))
         }
         None => (AppState::new(config), None, None),

@@ -1290,3 +1290,56 @@ async fn a_participant_still_connecting_gets_new_tracks_once_active() {
         .iter()
         .any(|m| matches!(m, Resp::MediaSectionsRequirement(_))));
 }
+
+#[tokio::test]
+async fn an_unanswered_subscriber_offer_ends_the_session_with_a_reconnect_request() {
+    use ringcast_controlplane::subscription::{
+        on_offer_timeout, unanswered_offers, SUBSCRIBER_OFFER_TIMEOUT,
+    };
+    use std::time::{Duration, Instant};
+    let (state, _rec) = setup();
+    let mut bob = lobby::join(
+        &state,
+        &grant("bob", true),
+        params(SignalVariant::DualPc, None),
+    )
+    .unwrap();
+    let mut carol = lobby::join(
+        &state,
+        &grant("carol", true),
+        params(SignalVariant::DualPc, None),
+    )
+    .unwrap();
+    assert!(drain(&mut bob.outbox_rx)
+        .iter()
+        .any(|m| matches!(m, Resp::Offer(_))));
+    answer(&state, &carol.sid);
+    drain(&mut carol.outbox_rx);
+    let late = |after: Duration| {
+        lobby::with_room(&state, ROOM, |set| {
+            unanswered_offers(set, Instant::now() + after)
+        })
+        .unwrap()
+    };
+    assert!(late(Duration::ZERO).is_empty(), "not yet");
+    assert_eq!(
+        late(SUBSCRIBER_OFFER_TIMEOUT + Duration::from_secs(1)),
+        [bob.sid.clone()],
+        "carol answered, bob did not"
+    );
+    on_offer_timeout(&state, ROOM, &bob.sid);
+    let msgs = drain(&mut bob.outbox_rx);
+    assert!(
+        msgs.iter().any(|m| matches!(m, Resp::Leave(l)
+            if l.action == proto::leave_request::Action::Reconnect as i32 && l.can_reconnect)),
+        "{msgs:?}"
+    );
+    assert!(
+        lobby::with_room(&state, ROOM, |set| set.get(&bob.sid).is_none()).unwrap(),
+        "bob is out of the room"
+    );
+    assert!(drain(&mut carol.outbox_rx).iter().any(|m| matches!(m,
+        Resp::Update(u) if u.participants.iter().any(|p| p.sid == bob.sid
+            && p.state == proto::participant_info::State::Disconnected as i32))));
+    assert!(late(SUBSCRIBER_OFFER_TIMEOUT * 2).is_empty());
+}

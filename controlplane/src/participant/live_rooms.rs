@@ -42,6 +42,12 @@ impl LiveRooms {
         }
     }
 
+    /// The rooms anybody joined, for periodic checks.
+    pub fn names(&self) -> Vec<String> {
+        let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        rooms.keys().cloned().collect()
+    }
+
     /// Runs `f` on `room`'s participants under its lock.
     pub fn with<R>(&self, room: &str, f: impl FnOnce(&mut ParticipantSet) -> R) -> Option<R> {
         let set = self.get(room)?;

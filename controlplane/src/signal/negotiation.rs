@@ -188,7 +188,12 @@ pub fn send_subscriber_offer(set: &mut ParticipantSet, media: &MediaControl, sid
     let session = p
         .subscriber_sdp
         .get_or_insert_with(|| sdp::SubscriberSession::new(t.id.0));
-    crate::subscription::prepare_offer(&mut p.subscriptions, session, &p.outbox);
+    crate::subscription::prepare_offer(
+        &mut p.subscriptions,
+        session,
+        &p.outbox,
+        std::time::Instant::now(),
+    );
     let offer_sdp = session.create_offer(&local);
     let mid_to_track_id = session.mid_to_track_id();
     p.subscriber_pc = Some(t);

@@ -21,7 +21,10 @@ mod settings;
 mod single_pc;
 pub mod slots;
 
-pub use dual_pc::{on_subscriber_answer, prepare_offer};
+pub use dual_pc::{
+    on_offer_timeout, on_subscriber_answer, prepare_offer, run_offer_timeouts, unanswered_offers,
+    SUBSCRIBER_OFFER_TIMEOUT,
+};
 pub use plan::*;
 pub use program::{on_source_changed, stop_all};
 pub use settings::{on_track_settings, want_from_settings};
@@ -121,6 +124,8 @@ pub struct SubscriberState {
     pub slots: slots::RecvSlots,
     /// `/rtc`: a subscriber offer is out and not yet answered.
     pub offer_in_flight: bool,
+    /// `/rtc`: when the offer that is out was sent.
+    pub offer_sent_at: Option<std::time::Instant>,
     /// `/rtc`: something changed that the next subscriber offer must carry.
     pub dirty: bool,
     /// As a publisher: its tracks already reported with `TrackSubscribed`.
