@@ -800,3 +800,50 @@ fn publisher_sender_reports_reach_subscribers_on_both_workers_translated() {
     );
     assert_eq!(packets, 1, "the down-track's own packet count");
 }
+
+#[test]
+fn a_down_track_re_added_after_a_pause_continues_its_sequence_numbers() {
+    let (now, mut ws, mut publisher, mut subscriber, _) = setup(1);
+    let w = &mut ws[0];
+    let mut out = Out::default();
+    let add = spec(
+        VIDEO_SSRC,
+        96,
+        OUT_VIDEO_SSRC,
+        96,
+        MediaKind::Video,
+        CodecId::Vp8,
+    );
+    w.command(now, add, &mut out);
+    for seq in 10..13u16 {
+        let p = rtp_packet(VIDEO_SSRC, 96, seq, 3000, &vp8(seq == 10, true, 1), None);
+        publisher.send_rtp(now, w, &p, &mut out);
+    }
+    let (got, _) = subscriber.take(&mut out);
+    let last = RtpHeader::parse(&got[2]).unwrap().sequence;
+    w.command(
+        now,
+        Command::RemoveDownTrack {
+            sink: SUB,
+            ssrc: OUT_VIDEO_SSRC,
+        },
+        &mut out,
+    );
+    for seq in 13..40u16 {
+        let p = rtp_packet(VIDEO_SSRC, 96, seq, 6000, &vp8(false, true, 2), None);
+        publisher.send_rtp(now, w, &p, &mut out);
+    }
+    assert!(
+        subscriber.take(&mut out).0.is_empty(),
+        "paused: nothing sent"
+    );
+    w.command(now, add, &mut out);
+    let p = rtp_packet(VIDEO_SSRC, 96, 40, 90_000, &vp8(true, true, 3), None);
+    publisher.send_rtp(now + Duration::from_millis(500), w, &p, &mut out);
+    let (got, _) = subscriber.take(&mut out);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        RtpHeader::parse(&got[0]).unwrap().sequence,
+        last.wrapping_add(1)
+    );
+}

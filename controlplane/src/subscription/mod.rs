@@ -80,10 +80,8 @@ pub struct Subscription {
     pub in_offer: bool,
     /// `UpdateTrackSettings.disabled`: forwarding paused, the m-line kept.
     pub disabled: bool,
-    /// A `SwitchDownTrack` went out since the `AddDownTrack`: the dataplane
-    /// now rewrites sequence numbers, and a new `AddDownTrack` for the same
-    /// SSRC would restart them (often behind what the subscriber saw, which
-    /// its SRTP replay check drops). Such a down-track is not paused.
+    /// A `SwitchDownTrack` went out since the `AddDownTrack` (diagnostics;
+    /// a re-added down-track continues its numbers in the dataplane).
     pub switched: bool,
     /// The source a paused down-track had: resumed from it, so its sequence
     /// numbers go on forward.

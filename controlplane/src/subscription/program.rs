@@ -148,9 +148,8 @@ pub fn program(
 
 /// Pauses forwarding of a programmed subscription (`RemoveDownTrack`); the
 /// subscription and its m-line stay, `program` resumes it from the same
-/// source. A down-track that switched layers keeps flowing instead (see
-/// `Subscription::switched`): until the dataplane can resume one with
-/// continuous sequence numbers, a pause would freeze it for good.
+/// source; the dataplane continues the down-track's sequence numbers and
+/// timestamps where it stopped.
 pub fn pause(media: &MediaControl, p: &mut Participant, track_sid: &str) {
     let Some(sink) = sink_of(p) else { return };
     let room = p.room.clone();
@@ -160,10 +159,7 @@ pub fn pause(media: &MediaControl, p: &mut Participant, track_sid: &str) {
     if sub.state != SubState::Programmed {
         return;
     }
-    if sub.switched {
-        tracing::debug!(%room, track = track_sid, ssrc = sub.ssrc, "not paused: the down-track switched layers");
-        return;
-    }
+    tracing::debug!(%room, track = track_sid, ssrc = sub.ssrc, "down-track paused");
     media.remove_down_track(sink, sub.ssrc);
     sub.state = SubState::Negotiated;
     sub.paused_source = sub.source.take();

@@ -44,6 +44,8 @@ pub struct DownTrack {
     epoch_start: u16,
     pub packets: u64,
     pub bytes: u64,
+    /// Where a removed down-track with the same sink and SSRC stopped.
+    resume: Option<(u16, u32, Option<Instant>)>,
 }
 
 /// `a` is newer than `b` in 16-bit sequence space (RFC 3550 A.1).
@@ -72,7 +74,20 @@ impl DownTrack {
             epoch_start: 0,
             packets: 0,
             bytes: 0,
+            resume: None,
         }
+    }
+
+    /// Continue from an earlier down-track of the same sink and SSRC.
+    pub fn resume_after(&mut self, last: (u16, u32, Option<Instant>)) {
+        self.resume = Some(last);
+    }
+
+    /// Where this down-track stands (last sequence number and timestamp
+    /// sent, and when), if it sent anything.
+    pub fn position(&self) -> Option<(u16, u32, Option<Instant>)> {
+        self.started
+            .then_some((self.last_seq, self.last_ts, self.last_sent))
     }
 
     /// RTP clock rate of the stream (Opus and every video codec we carry).
@@ -125,6 +140,18 @@ impl DownTrack {
                 return Mapping::NeedKeyframe;
             }
             self.started = true;
+            if let Some((last_seq, last_ts, last_sent)) = self.resume.take() {
+                // Re-added after a pause: continue the numbers the
+                // subscriber already has, or its SRTP replay window and
+                // jitter buffer would drop what follows.
+                let elapsed = last_sent
+                    .map(|t| now.saturating_duration_since(t).as_micros() as u64)
+                    .unwrap_or(0);
+                let gap = (elapsed * u64::from(self.clock_rate()) / 1_000_000).max(1) as u32;
+                let next = last_seq.wrapping_add(1);
+                self.seq_offset = next.wrapping_sub(h.sequence);
+                self.ts_offset = last_ts.wrapping_add(gap).wrapping_sub(h.timestamp);
+            }
             self.epoch_start = h.sequence.wrapping_add(self.seq_offset);
             self.last_seq = self.epoch_start.wrapping_sub(1);
         }

@@ -101,6 +101,9 @@ pub struct Forwarder {
     free: Vec<u32>,
     by_source: HashMap<TransportId, Vec<u32>>,
     by_sink: HashMap<(TransportId, u32), u32>,
+    /// Where removed down-tracks stopped, so a re-added one (a subscriber
+    /// resuming a paused track) continues its sequence numbers.
+    retired: HashMap<(TransportId, u32), (u16, u32, Option<Instant>)>,
     sources: HashMap<(TransportId, u32), Source>,
     extensions: HashMap<TransportId, ExtIds>,
     levels: AudioLevels,
@@ -126,6 +129,7 @@ impl Forwarder {
             free: Vec::new(),
             by_source: HashMap::new(),
             by_sink: HashMap::new(),
+            retired: HashMap::new(),
             sources: HashMap::new(),
             extensions: HashMap::new(),
             levels: AudioLevels::new(),
@@ -196,7 +200,10 @@ impl Forwarder {
                     self.counters.commands_refused += 1;
                     return;
                 }
-                let dt = DownTrack::new(&spec);
+                let mut dt = DownTrack::new(&spec);
+                if let Some(last) = self.retired.remove(&(spec.sink, spec.ssrc)) {
+                    dt.resume_after(last);
+                }
                 let i = match self.free.pop() {
                     Some(i) => {
                         self.downtracks[i as usize] = Some(dt);
@@ -264,6 +271,12 @@ impl Forwarder {
             return;
         };
         self.free.push(i);
+        if let Some(pos) = dt.position() {
+            if self.retired.len() >= MAX_DOWNTRACKS {
+                self.retired.clear();
+            }
+            self.retired.insert((to, ssrc), pos);
+        }
         if let Some(list) = self.by_source.get_mut(&dt.source) {
             list.retain(|&j| j != i);
             if list.is_empty() {
@@ -301,6 +314,7 @@ impl Forwarder {
             self.remove_downtrack(to, ssrc);
         }
         self.extensions.remove(&id);
+        self.retired.retain(|(sink, _), _| *sink != id);
         self.levels.forget(id);
     }
 

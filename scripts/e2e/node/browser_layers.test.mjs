@@ -7,7 +7,7 @@
 //   that large;
 // - the subscriber disables the track (setEnabled(false)): forwarding of a
 //   single-layer camera pauses and resumes on setEnabled(true); a simulcast
-//   one that switched layers keeps flowing (never frozen).
+//   one that switched layers pauses and resumes without freezing.
 // Judged by the subscriber's WebRTC stats (frameHeight, framesDecoded).
 //
 // Run:  RINGCAST_BIN=target/debug/ringcast node --test scripts/e2e/node/browser_layers.test.mjs
