@@ -100,6 +100,6 @@ echo "e2e binary: $RINGCAST_BIN"
 
 # shellcheck disable=SC2086 # PYTEST_ARGS is split on purpose
 stage e2e-python 900 "$repo/.venv/bin/python" -m pytest -x -q scripts/e2e/python ${PYTEST_ARGS:-}
-stage e2e-node 600 node --test --test-reporter=spec --test-timeout=60000 scripts/e2e/node/
+stage e2e-node 1200 node --test --test-reporter=spec --test-timeout=60000 scripts/e2e/node/
 
 finish
