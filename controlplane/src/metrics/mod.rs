@@ -83,19 +83,16 @@ pub fn router(source: MetricsSource) -> Router {
 }
 
 async fn scrape(State(source): State<MetricsSource>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        {
-            let mut body = render(&source.collect());
-            let rings: Vec<_> = source.region.as_ref().map_or_else(Vec::new, |r| {
-                (0..r.workers())
-                    .map(|w| r.data_ring_stats(w).unwrap_or_default())
-                    .collect()
-            });
-            data::render_into(&mut body, &source.app.data.counters.snapshot(), &rings);
-            body
-        },
-    )
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], {
+        let mut body = render(&source.collect());
+        let rings: Vec<_> = source.region.as_ref().map_or_else(Vec::new, |r| {
+            (0..r.workers())
+                .map(|w| r.data_ring_stats(w).unwrap_or_default())
+                .collect()
+        });
+        data::render_into(&mut body, &source.app.data.counters.snapshot(), &rings);
+        body
+    })
 }
 
 /// Binds `0.0.0.0:port` (as livekit-server does) and serves [`router`]
