@@ -34,10 +34,7 @@ METRICS = {
     "nack_outgoing": ("livekit_nack_total", 'direction="outgoing"'),
     "packet_retransmit": ("livekit_packet_retransmit_total", ""),
     "rtx_received": ("ringcast_rtx_received_total", ""),
-    "pli_incoming": ("livekit_pli_total", 'direction="incoming"'),
-    "pli_outgoing": ("livekit_pli_total", 'direction="outgoing"'),
-    "nack_miss": ("ringcast_nack_miss_total", ""),
-    "rtp_received": ("ringcast_rtp_received_total", ""),
+    "pli": ("livekit_pli_total", ""),
     "forwarded_packets": ("ringcast_forwarded_packets_total", ""),
 }
 SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
