@@ -165,6 +165,9 @@ pub fn handle_request(
         Req::TrackSetting(ts) => {
             crate::subscription::on_track_settings(set, media, sid, &ts);
         }
+        Req::SubscriptionPermission(perm) => {
+            crate::subscription::on_subscription_permission(set, media, sid, &perm);
+        }
         other => {
             tracing::debug!(participant = sid, request = ?std::mem::discriminant(&other), "signal request not handled yet");
         }

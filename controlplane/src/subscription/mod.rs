@@ -12,9 +12,11 @@
 //! - `single_pc.rs`: the answer to a `/rtc/v1` offer carries subscriptions;
 //! - `dual_pc.rs`: the `/rtc` subscriber offers carry subscriptions;
 //! - `program.rs`: the dataplane commands and the publisher's TrackSubscribed;
+//! - `permissions.rs`: who a publisher lets subscribe (`SubscriptionPermission`);
 //! - `settings.rs`: `UpdateTrackSettings` (pause, layer by size).
 
 mod dual_pc;
+pub mod permissions;
 mod plan;
 mod program;
 mod settings;
@@ -128,6 +130,13 @@ pub struct SubscriberState {
     pub dirty: bool,
     /// As a publisher: its tracks already reported with `TrackSubscribed`.
     pub announced: BTreeSet<String>,
+    /// As a publisher: who may subscribe to its tracks.
+    pub permissions: permissions::TrackPermissions,
+    /// Tracks it wants but their publisher does not allow it, by track sid
+    /// (the publisher's sid as value): subscribed once allowed.
+    pub blocked: BTreeMap<String, String>,
+    /// Tracks it was last told `allowed: false` about.
+    pub told_denied: BTreeSet<String>,
 }
 
 impl SubscriberState {
@@ -151,6 +160,10 @@ pub enum SubscribeError {
     /// The subscriber's grant forbids subscribing.
     #[error("not allowed to subscribe")]
     NotAllowed,
+    /// The publisher does not let this subscriber have the track
+    /// (`SubscriptionPermission`); it waits until allowed.
+    #[error("no permission from the publisher")]
+    NoTrackPermission,
     /// The subscriber is the publisher.
     #[error("own track")]
     OwnTrack,

@@ -7,7 +7,7 @@
 use livekit_protocol as proto;
 use proto::signal_response::Message as Resp;
 
-use super::{program, SubState, SubscribeError, Subscription};
+use super::{permissions, program, SubState, SubscribeError, Subscription};
 use crate::media::MediaControl;
 use crate::participant::{Participant, ParticipantSet, PublishedTrack};
 use crate::sdp::MediaKind;
@@ -58,14 +58,33 @@ pub fn add_subscription(
         track.info.mime_type.clone()
     };
     let fmtp = track.codec_fmtp.clone();
-    if crate::sdp::codecs::offer_codec_for(&mime, fmtp.as_deref()).is_none() {
-        return Err(SubscribeError::CodecUnsupported);
-    }
-    let Some(p) = set.get_mut(subscriber_sid) else {
+    // As livekit-server: the subscriber's grant first, then the publisher's
+    // permission, then whether the track can be forwarded.
+    let Some(p) = set.get(subscriber_sid) else {
         return Err(SubscribeError::NotAllowed);
     };
     if !p.grant.can_subscribe() {
         return Err(SubscribeError::NotAllowed);
+    }
+    let allowed = set
+        .get(&publisher_sid)
+        .is_some_and(|publisher| permissions::may_subscribe(publisher, p, track_sid));
+    let Some(p) = set.get_mut(subscriber_sid) else {
+        return Err(SubscribeError::NotAllowed);
+    };
+    if !allowed {
+        if let Some(u) = permissions::note_denied(&mut p.subscriptions, &publisher_sid, track_sid) {
+            tracing::info!(room = %p.room, subscriber = %subscriber_sid, publisher = %publisher_sid, track = %track_sid, "not allowed by the publisher");
+            p.outbox.send(Resp::SubscriptionPermissionUpdate(u));
+        }
+        return Err(SubscribeError::NoTrackPermission);
+    }
+    if let Some(u) = permissions::note_allowed(&mut p.subscriptions, &publisher_sid, track_sid) {
+        tracing::info!(room = %p.room, subscriber = %subscriber_sid, publisher = %publisher_sid, track = %track_sid, "allowed by the publisher again");
+        p.outbox.send(Resp::SubscriptionPermissionUpdate(u));
+    }
+    if crate::sdp::codecs::offer_codec_for(&mime, fmtp.as_deref()).is_none() {
+        return Err(SubscribeError::CodecUnsupported);
     }
     if p.subscriptions.subs.contains_key(track_sid) {
         return Ok(false);
@@ -245,6 +264,9 @@ pub fn apply_update(
                 }
             }
         } else {
+            if let Some(p) = set.get_mut(sid) {
+                permissions::forget_wanted(&mut p.subscriptions, t);
+            }
             changed |= drop_subscription(set, media, sid, t);
         }
     }
@@ -331,6 +353,19 @@ pub fn on_track_unpublished(
 }
 
 fn end_track_everywhere(set: &mut ParticipantSet, media: &MediaControl, track_sid: &str) {
+    let waiting: Vec<String> = set
+        .iter()
+        .filter(|p| {
+            p.subscriptions.blocked.contains_key(track_sid)
+                || p.subscriptions.told_denied.contains(track_sid)
+        })
+        .map(|p| p.sid.clone())
+        .collect();
+    for sid in waiting {
+        if let Some(p) = set.get_mut(&sid) {
+            permissions::forget_track(&mut p.subscriptions, track_sid);
+        }
+    }
     let subscribers: Vec<String> = set
         .iter()
         .filter(|p| p.subscriptions.subs.contains_key(track_sid))
@@ -406,6 +441,59 @@ pub fn on_permission_changed(set: &mut ParticipantSet, media: &MediaControl, sid
     }
     if changed {
         sync(set, media, sid);
+    }
+}
+
+/// `SignalRequest.subscription_permission` from publisher `sid`
+/// (LIVEKIT_PROTOCOL.md 4.8): the new permissions replace the old;
+/// subscribers no longer allowed are unsubscribed (and told), those waiting
+/// and now allowed are subscribed (and told). A malformed request is
+/// ignored and the previous permissions stay, as livekit-server.
+pub fn on_subscription_permission(
+    set: &mut ParticipantSet,
+    media: &MediaControl,
+    sid: &str,
+    req: &proto::SubscriptionPermission,
+) {
+    let parsed =
+        permissions::TrackPermissions::parse(req, |s| set.get(s).map(|p| p.identity.clone()));
+    let perms = match parsed {
+        Ok(perms) => perms,
+        Err(e) => {
+            tracing::warn!(participant = sid, error = %e, "subscription permission refused");
+            return;
+        }
+    };
+    let Some(p) = set.get_mut(sid) else { return };
+    tracing::info!(room = %p.room, participant = sid, permissions = ?perms, "subscription permissions");
+    p.subscriptions.permissions = perms;
+    let mut touched: Vec<String> = Vec::new();
+    for change in permissions::changes_for(set, sid) {
+        match change {
+            permissions::PermissionChange::Revoke { subscriber, track } => {
+                drop_subscription(set, media, &subscriber, &track);
+                if let Some(s) = set.get_mut(&subscriber) {
+                    if let Some(u) = permissions::note_denied(&mut s.subscriptions, sid, &track) {
+                        s.outbox.send(Resp::SubscriptionPermissionUpdate(u));
+                    }
+                    tracing::info!(room = %s.room, subscriber = %subscriber, publisher = sid, track = %track, "unsubscribed: permission revoked");
+                }
+                touched.push(subscriber);
+            }
+            permissions::PermissionChange::Grant { subscriber, track } => {
+                match add_subscription(set, &subscriber, &track) {
+                    Ok(_) => touched.push(subscriber),
+                    Err(e) => {
+                        tracing::debug!(participant = %subscriber, track = %track, error = %e, "subscribe on permission skipped")
+                    }
+                }
+            }
+        }
+    }
+    touched.sort();
+    touched.dedup();
+    for s in touched {
+        sync(set, media, &s);
     }
 }
 
