@@ -6,7 +6,9 @@
 //! - `sign.rs` makes the body and the `Authorization` JWT with its `sha256` claim;
 //! - `queue.rs` is the bounded hand-off from callers and the delivery counters;
 //! - `retry.rs` is the retry rule (which outcomes retry, the backoff);
-//! - `http_post.rs` is a minimal HTTP/1.1 client (plain `http://` only);
+//! - `http_post.rs` is a minimal HTTP/1.1 client (`http://` and `https://`);
+//! - `tls.rs` is its TLS client for `https://`: rustls, system roots plus
+//!   `SSL_CERT_FILE`;
 //! - `notifier.rs` ties them together: `Notifier::notify` never blocks, one
 //!   task per URL delivers in order;
 //! - `hooks.rs` are the one-line calls the signaling code makes.
@@ -29,11 +31,15 @@ mod notifier;
 mod queue;
 mod retry;
 mod sign;
+mod tls;
 
 pub use events::*;
 pub use hooks::*;
-pub use http_post::{post, HttpUrl, PostError, PostRequest};
+pub use http_post::{post, HttpUrl, PostError, PostRequest, Scheme};
 pub use notifier::{Notifier, NotifierConfig};
 pub use queue::{StatsSnapshot, WebhookStats};
 pub use retry::{backoff, Outcome, RetryPolicy};
+/// The DER certificate type of `NotifierConfig::extra_roots`.
+pub use rustls::pki_types::CertificateDer;
 pub use sign::{body_sha256, sign_body, SignedBody, WEBHOOK_CONTENT_TYPE, WEBHOOK_TOKEN_TTL};
+pub use tls::{TlsSetupError, WebhookTls};

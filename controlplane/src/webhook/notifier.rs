@@ -8,16 +8,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use livekit_protocol as proto;
+use rustls::pki_types::CertificateDer;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::events::{
     self, PARTICIPANT_CONNECTION_ABORTED, PARTICIPANT_JOINED, PARTICIPANT_LEFT, ROOM_STARTED,
 };
-use super::http_post::{self, HttpUrl, PostRequest};
+use super::http_post::{self, HttpUrl, PostRequest, Scheme};
 use super::queue::{BoundedQueue, StatsSnapshot, WebhookStats};
 use super::retry::{backoff, Outcome, RetryPolicy};
 use super::sign::{sign_body, SignedBody, WEBHOOK_CONTENT_TYPE};
+use super::tls::WebhookTls;
 use crate::config::Config;
 
 /// Where and how to deliver.
@@ -33,8 +35,12 @@ pub struct NotifierConfig {
     /// Older events are dropped instead of sent (LiveKit: 30 s).
     pub max_age: Duration,
     pub retry: RetryPolicy,
-    /// One attempt's limit: connect, send, and read the status line.
+    /// One attempt's limit: connect, TLS handshake, send, and read the
+    /// status line.
     pub request_timeout: Duration,
+    /// Roots trusted for `https://` receivers besides the system store and
+    /// `SSL_CERT_FILE`: a private CA or a self-signed receiver given in code.
+    pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 impl NotifierConfig {
@@ -48,6 +54,7 @@ impl NotifierConfig {
             max_age: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(10),
+            extra_roots: Vec::new(),
         }
     }
 
@@ -246,22 +253,30 @@ async fn dispatch(
     cfg: Arc<NotifierConfig>,
     stats: Arc<WebhookStats>,
 ) {
-    let mut workers = Vec::new();
+    let mut urls = Vec::new();
     for raw in &cfg.urls {
         match HttpUrl::parse(raw) {
-            Ok(url) => {
-                let (q, wrx) = BoundedQueue::new(cfg.queue_capacity, stats.clone());
-                tokio::spawn(deliver_to(
-                    url,
-                    raw.clone(),
-                    wrx,
-                    cfg.clone(),
-                    stats.clone(),
-                ));
-                workers.push(q);
-            }
+            Ok(url) => urls.push((url, raw.clone())),
             Err(e) => tracing::error!(url = %raw, error = %e, "webhook URL skipped"),
         }
+    }
+    let tls = if urls.iter().any(|(u, _)| u.scheme == Scheme::Https) {
+        tls_client(&cfg).await
+    } else {
+        None
+    };
+    let mut workers = Vec::new();
+    for (url, raw) in urls {
+        let (q, wrx) = BoundedQueue::new(cfg.queue_capacity, stats.clone());
+        tokio::spawn(deliver_to(
+            url,
+            raw,
+            tls.clone(),
+            wrx,
+            cfg.clone(),
+            stats.clone(),
+        ));
+        workers.push(q);
     }
     while let Some(p) = rx.recv().await {
         let body = match sign_body(&cfg.api_key, &cfg.secret, &p.event) {
@@ -284,22 +299,45 @@ async fn dispatch(
     }
 }
 
+/// The TLS client for `https://` URLs, built once: reading the system
+/// store is blocking file I/O, so it runs off the async threads. `None`
+/// (logged) if it cannot be built; `https://` deliveries then fail and count.
+async fn tls_client(cfg: &NotifierConfig) -> Option<WebhookTls> {
+    let extra = cfg.extra_roots.clone();
+    match tokio::task::spawn_blocking(move || WebhookTls::new(&extra)).await {
+        Ok(Ok(tls)) => {
+            tracing::info!(roots = tls.root_count(), "webhook TLS client ready");
+            Some(tls)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "webhook TLS unavailable; https:// deliveries will fail");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "webhook TLS setup panicked; https:// deliveries will fail");
+            None
+        }
+    }
+}
+
 /// Delivers the events of one URL, one at a time and in order.
 async fn deliver_to(
     url: HttpUrl,
     raw: String,
+    tls: Option<WebhookTls>,
     mut rx: mpsc::Receiver<Signed>,
     cfg: Arc<NotifierConfig>,
     stats: Arc<WebhookStats>,
 ) {
     while let Some(item) = rx.recv().await {
-        deliver_one(&url, &raw, &item, &cfg, &stats).await;
+        deliver_one(&url, &raw, tls.as_ref(), &item, &cfg, &stats).await;
     }
 }
 
 async fn deliver_one(
     url: &HttpUrl,
     raw: &str,
+    tls: Option<&WebhookTls>,
     item: &Signed,
     cfg: &NotifierConfig,
     stats: &WebhookStats,
@@ -321,11 +359,13 @@ async fn deliver_one(
             stats.add_dropped();
             return;
         }
-        let outcome = match http_post::post(&req, cfg.request_timeout).await {
-            Ok(status) => Outcome::Status(status),
+        // The error goes into the final log line too: a TLS certificate
+        // problem would otherwise be visible at debug level only.
+        let (outcome, error) = match http_post::post(&req, cfg.request_timeout, tls).await {
+            Ok(status) => (Outcome::Status(status), None),
             Err(e) => {
                 tracing::debug!(url = %raw, error = %e, "webhook attempt failed");
-                Outcome::ConnectionError
+                (Outcome::ConnectionError, Some(e.to_string()))
             }
         };
         if outcome.delivered() {
@@ -333,7 +373,13 @@ async fn deliver_one(
             return;
         }
         if !outcome.retryable() || retry >= cfg.retry.max_retries {
-            tracing::warn!(url = %raw, ?outcome, retries = retry, "webhook delivery failed");
+            tracing::warn!(
+                url = %raw,
+                ?outcome,
+                retries = retry,
+                error = error.as_deref().unwrap_or(""),
+                "webhook delivery failed"
+            );
             stats.add_failed();
             return;
         }
