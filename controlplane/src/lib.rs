@@ -12,6 +12,7 @@ pub mod logging;
 pub mod media;
 pub mod metrics;
 pub mod participant;
+pub mod quality;
 pub mod rooms;
 pub mod sdp;
 pub mod server;

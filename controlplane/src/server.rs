@@ -33,6 +33,8 @@ pub struct AppState {
     pub data: Arc<crate::data::DataLink>,
     /// Active-speaker detection per room.
     pub speakers: Arc<crate::speakers::Speakers>,
+    /// Loss and jitter per participant, for ConnectionQualityUpdate.
+    pub quality: Arc<crate::quality::ConnectionQualities>,
 }
 
 /// Control-plane counters (rejected input and the like).
@@ -72,6 +74,7 @@ impl AppState {
             webhooks,
             data: Arc::new(crate::data::DataLink::default()),
             speakers: Arc::new(crate::speakers::Speakers::default()),
+            quality: Arc::new(crate::quality::ConnectionQualities::default()),
         }
     }
 }
@@ -219,6 +222,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             state.data.attach(data_out);
             tokio::spawn(crate::data::pump(state.clone(), data_in));
             tokio::spawn(crate::speakers::run(state.clone()));
+            tokio::spawn(crate::quality::run(state.clone()));
             tokio::spawn(crate::subscription::run_offer_timeouts(state.clone()));
             (state, Some(guard), Some(region))
         }

@@ -6,6 +6,7 @@ pub mod driver;
 pub mod dtls;
 pub mod forward;
 pub mod ice;
+pub mod quality;
 pub mod rtcp;
 pub mod rtp;
 pub mod runtime;

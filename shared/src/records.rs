@@ -11,7 +11,10 @@ use std::net::SocketAddr;
 /// 5: per-worker data-in/data-out rings of `crate::data_ring::DataRecord`;
 /// 6: rid on `RtpStarted`; 7: `RtpStopped`; 8: `SetRtxPair`;
 /// 9: 48 stat slots per worker, turn busy-time histogram).
-pub const RECORDS_VERSION: u32 = 9;
+pub const RECORDS_VERSION: u32 = 10;
+/// How often a worker reports [`Event::LinkQuality`] for a transport with
+/// media.
+pub const LINK_QUALITY_WINDOW_MS: u64 = 1000;
 
 /// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
 /// across both planes. Chosen by the control plane, never reused while live.
@@ -300,6 +303,22 @@ pub enum Event {
         level: f32,
         voiced: u16,
         packets: u16,
+    },
+    /// How a transport's media fared over the last [`LINK_QUALITY_WINDOW_MS`],
+    /// for connection-quality scoring. Upstream: packets the peer sent us
+    /// (`up_expected` from sequence numbers, `up_lost` of them never
+    /// arrived, retransmissions counting as arrived). Downstream: the worst
+    /// loss (`down_loss`, fraction of 256) and jitter the peer reported about
+    /// our streams in its receiver reports.
+    LinkQuality {
+        id: TransportId,
+        up_expected: u32,
+        up_lost: u32,
+        down_loss: u8,
+        down_jitter_ms: u16,
+        /// Receiver-report blocks seen in the window (0: nothing known
+        /// about the downstream direction).
+        down_reports: u16,
     },
     /// The first RTP packet of `ssrc` arrived on an established transport:
     /// the control plane turns a pending track into a published one.

@@ -346,7 +346,7 @@ pub fn update_participant(
     room: &str,
     req: &proto::UpdateParticipantRequest,
 ) -> Option<proto::ParticipantInfo> {
-    state
+    let (info, sid) = state
         .live
         .with(room, |set| {
             let sid = set.by_identity(&req.identity).map(|p| p.sid.clone())?;
@@ -380,15 +380,72 @@ pub fn update_participant(
                     .map(str::to_string)
                     .collect();
             }
+            // Tracks the new permissions no longer allow are unpublished,
+            // as livekit-server does on a revoked canPublish(Sources).
+            let mut revoked = Vec::new();
+            let grant = p.grant.clone();
+            p.tracks.retain(|t| {
+                let allowed = grant
+                    .can_publish_source(crate::participant::source_grant_name(t.info.source));
+                if !allowed && t.published {
+                    revoked.push(t.info.clone());
+                }
+                allowed
+            });
+            for t in &revoked {
+                tracing::info!(%room, participant = %sid, track = %t.sid, "track unpublished: publish permission revoked");
+                p.track_changes
+                    .push(crate::participant::TrackChange::Unpublished(t.clone()));
+            }
             p.version += 1;
             let info = p.info();
             set.broadcast_info(&sid);
+            for t in &revoked {
+                crate::subscription::on_track_unpublished(set, &state.media, &sid, &t.sid);
+            }
             if could_subscribe != info.permission.as_ref().is_some_and(|p| p.can_subscribe) {
                 crate::subscription::on_permission_changed(set, &state.media, &sid);
             }
-            Some(info)
+            Some((info, sid))
         })
-        .flatten()
+        .flatten()?;
+    flush_track_changes(state, room, &sid);
+    Some(info)
+}
+
+/// RoomService MutePublishedTrack on a connected participant: the track's
+/// `muted` changes for everyone (ParticipantUpdate) and the publisher is told
+/// to mute it itself (SignalResponse.mute), as livekit-server does, so its
+/// SDK stops sending and shows the track muted. `None` when `identity` is not
+/// connected here; `Some(None)` when it has no such track.
+pub fn mute_track(
+    state: &AppState,
+    room: &str,
+    identity: &str,
+    track_sid: &str,
+    muted: bool,
+) -> Option<Option<proto::TrackInfo>> {
+    state.live.with(room, |set| {
+        let sid = set.by_identity(identity).map(|p| p.sid.clone())?;
+        let p = set.get_mut(&sid)?;
+        let Some(t) = p.tracks.iter_mut().find(|t| t.info.sid == track_sid) else {
+            return Some(None);
+        };
+        let changed = t.info.muted != muted;
+        t.info.muted = muted;
+        let info = t.info.clone();
+        let published = t.published;
+        p.outbox.send(Resp::Mute(proto::MuteTrackRequest {
+            sid: track_sid.to_string(),
+            muted,
+        }));
+        if changed && published {
+            p.version += 1;
+            set.broadcast_info(&sid);
+        }
+        tracing::info!(%room, participant = %sid, track = %track_sid, muted, "track muted by the server");
+        Some(Some(info))
+    })?
 }
 
 /// Reports a participant's track changes: a `track_published` /

@@ -17,6 +17,7 @@ pub fn on_event(state: &AppState, ev: Event) {
         | Event::TransportFailed { id, .. }
         | Event::RtpStarted { id, .. }
         | Event::AudioLevel { id, .. }
+        | Event::LinkQuality { id, .. }
         | Event::RtpStopped { id, .. } => id,
     };
     let Some(owner) = state.media.owner(id) else {
@@ -33,6 +34,28 @@ pub fn on_event(state: &AppState, ev: Event) {
         state
             .speakers
             .observe(&owner.room, &owner.participant_sid, level, voiced, packets);
+        return;
+    }
+    if let Event::LinkQuality {
+        up_expected,
+        up_lost,
+        down_loss,
+        down_jitter_ms,
+        down_reports,
+        ..
+    } = ev
+    {
+        // Once a second per transport with media: not logged.
+        let sample = crate::quality::LinkSample {
+            up_expected,
+            up_lost,
+            down_loss,
+            down_jitter_ms,
+            down_reports,
+        };
+        state
+            .quality
+            .observe(&owner.room, &owner.participant_sid, sample);
         return;
     }
     tracing::debug!(transport = id.0, participant = %owner.participant_sid, pc = ?owner.pc, event = ?ev, "transport event");

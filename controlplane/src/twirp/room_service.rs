@@ -157,6 +157,28 @@ pub fn call(
             let req: proto::MuteRoomTrackRequest = decode(enc, body)?;
             require_admin(claims, &req.room)?;
             let p = participant(state, &req.room, &req.identity)?;
+            if !req.muted && !state.config.room.enable_remote_unmute {
+                return Err(TwirpError::new(
+                    super::error::TwirpCode::FailedPrecondition,
+                    "remote unmute not enabled",
+                ));
+            }
+            match crate::signal::lobby::mute_track(
+                state,
+                &req.room,
+                &req.identity,
+                &req.track_sid,
+                req.muted,
+            ) {
+                Some(Some(track)) => {
+                    return Ok(encode(
+                        enc,
+                        &proto::MuteRoomTrackResponse { track: Some(track) },
+                    ))
+                }
+                Some(None) => return Err(TwirpError::not_found("track does not exist")),
+                None => {}
+            }
             let mut track = p
                 .info
                 .tracks

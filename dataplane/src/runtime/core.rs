@@ -9,7 +9,9 @@ use ringcast_shared::ring::{Consumer, Producer};
 use crate::demux::PacketKind;
 use crate::dtls::DtlsCertificate;
 use crate::forward::{CrossKind, CrossPacket, ForwardCounters, Forwarder};
+use crate::quality::LinkQualities;
 use crate::transport::{TransportCounters, TransportSet, TransportSink};
+use ringcast_shared::records::MediaKind;
 
 use super::data_path::{data_path, DataCounters, DataDown, DataUp};
 use super::stats_publish::{CoreCounters, StatsPublisher};
@@ -30,6 +32,8 @@ pub struct WorkerCore {
     pub index: u16,
     transports: TransportSet,
     forwarder: Forwarder,
+    /// Loss and jitter per transport, for connection quality.
+    quality: LinkQualities,
     commands: Consumer<Command>,
     events: Producer<Event>,
     backlog: VecDeque<Event>,
@@ -92,6 +96,7 @@ impl WorkerCore {
             index,
             transports: TransportSet::new(index, cert, MAX_TRANSPORTS_PER_WORKER),
             forwarder: Forwarder::default(),
+            quality: LinkQualities::new(),
             commands,
             events,
             backlog: VecDeque::new(),
@@ -242,9 +247,22 @@ impl WorkerCore {
         };
         let plain = &data[..len.min(data.len())];
         if rtcp {
+            let forwarder = &self.forwarder;
+            self.quality.on_rtcp(id, plain, |ssrc| {
+                match forwarder.downtrack(id, ssrc).map(|d| d.kind) {
+                    Some(MediaKind::Audio) => 48_000,
+                    Some(MediaKind::Video) => 90_000,
+                    None => 0,
+                }
+            });
             self.forwarder
                 .on_rtcp(now, id, plain, false, &mut self.transports, &mut sink);
         } else {
+            if let (Some(seq), Some(ssrc)) = (plain.get(2..4), plain.get(8..12)) {
+                let seq = u16::from_be_bytes([seq[0], seq[1]]);
+                let ssrc = u32::from_be_bytes([ssrc[0], ssrc[1], ssrc[2], ssrc[3]]);
+                self.quality.on_rtp(id, ssrc, seq);
+            }
             self.forwarder
                 .on_rtp(now, id, plain, false, &mut self.transports, &mut sink);
         }
@@ -274,12 +292,16 @@ impl WorkerCore {
                 self.stop = true;
                 continue;
             }
+            if let Command::RemoveTransport { id } = cmd {
+                self.quality.forget(id);
+            }
             self.forwarder
                 .apply(now, &cmd, &mut self.transports, &mut sink);
             self.transports.apply(now, cmd, &mut sink);
         }
         self.forwarder
             .on_tick(now, &mut self.transports, &mut sink, &mut self.deferred);
+        self.quality.on_tick(now, |ev| sink.event(ev));
         self.transports.handle_timeouts(now, &mut sink);
         let mut deferred = std::mem::take(&mut self.deferred);
         for rec in deferred.drain(..) {

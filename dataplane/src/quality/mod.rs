@@ -1,0 +1,213 @@
+//! Per-transport link quality for connection-quality scoring: loss of the
+//! media a peer sends us (from its sequence numbers) and the loss and jitter
+//! it reports about the media we send it (from its receiver reports).
+//! Summed per transport and reported once per
+//! [`LINK_QUALITY_WINDOW_MS`](ringcast_shared::records::LINK_QUALITY_WINDOW_MS)
+//! as `Event::LinkQuality`; the control plane turns that into
+//! `ConnectionQualityUpdate`s.
+//!
+//! Sans-IO: the worker hands in decrypted packets and the time.
+
+mod report_blocks;
+mod upstream;
+
+pub use report_blocks::{for_each_report_block, ReportBlock};
+pub use upstream::UpstreamStream;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use ringcast_shared::records::{Event, TransportId, LINK_QUALITY_WINDOW_MS};
+
+/// Publisher streams (SSRCs) followed per transport: three simulcast layers,
+/// audio and a few spare; more are ignored (the scoring needs a sample, not
+/// every stream).
+const STREAMS_PER_LINK: usize = 8;
+/// Transports followed at most per worker (one entry each).
+const MAX_LINKS: usize = 16 * 1024;
+
+const WINDOW: Duration = Duration::from_millis(LINK_QUALITY_WINDOW_MS);
+
+#[derive(Debug, Default)]
+struct Link {
+    streams: [Option<UpstreamStream>; STREAMS_PER_LINK],
+    /// Worst downstream loss (fraction of 256) and jitter (ms) this window.
+    down_loss: u8,
+    down_jitter_ms: u16,
+    down_reports: u16,
+    /// Anything seen this window.
+    active: bool,
+}
+
+/// One worker's link-quality bookkeeping.
+#[derive(Debug)]
+pub struct LinkQualities {
+    links: HashMap<TransportId, Link>,
+    next_flush: Option<Instant>,
+}
+
+impl Default for LinkQualities {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LinkQualities {
+    pub fn new() -> Self {
+        Self {
+            links: HashMap::new(),
+            next_flush: None,
+        }
+    }
+
+    fn link(&mut self, id: TransportId) -> Option<&mut Link> {
+        if !self.links.contains_key(&id) && self.links.len() >= MAX_LINKS {
+            return None;
+        }
+        Some(self.links.entry(id).or_default())
+    }
+
+    /// A decrypted RTP packet from transport `id` (after RTX unwrapping, so
+    /// a repaired loss counts as arrived).
+    pub fn on_rtp(&mut self, id: TransportId, ssrc: u32, sequence: u16) {
+        let Some(link) = self.link(id) else { return };
+        link.active = true;
+        let mut free = None;
+        for (i, slot) in link.streams.iter_mut().enumerate() {
+            match slot {
+                Some(s) if s.ssrc() == ssrc => {
+                    s.on_packet(sequence);
+                    return;
+                }
+                None if free.is_none() => free = Some(i),
+                _ => {}
+            }
+        }
+        if let Some(slot) = free.and_then(|i| link.streams.get_mut(i)) {
+            *slot = Some(UpstreamStream::new(ssrc, sequence));
+        }
+    }
+
+    /// A decrypted RTCP compound packet from transport `id`: its report
+    /// blocks about our streams. `clock_rate` gives the RTP clock of the
+    /// stream a block is about (0 if not ours), to turn jitter into time.
+    pub fn on_rtcp(&mut self, id: TransportId, pkt: &[u8], clock_rate: impl Fn(u32) -> u32) {
+        let mut worst_loss = 0u8;
+        let mut worst_jitter_ms = 0u16;
+        let mut n = 0u16;
+        for_each_report_block(pkt, |b| {
+            let rate = clock_rate(b.ssrc);
+            if rate == 0 {
+                return;
+            }
+            n = n.saturating_add(1);
+            worst_loss = worst_loss.max(b.fraction_lost);
+            let ms = u64::from(b.jitter) * 1000 / u64::from(rate);
+            worst_jitter_ms = worst_jitter_ms.max(ms.min(u64::from(u16::MAX)) as u16);
+        });
+        if n == 0 {
+            return;
+        }
+        let Some(link) = self.link(id) else { return };
+        link.active = true;
+        link.down_reports = link.down_reports.saturating_add(n);
+        link.down_loss = link.down_loss.max(worst_loss);
+        link.down_jitter_ms = link.down_jitter_ms.max(worst_jitter_ms);
+    }
+
+    /// The transport is gone.
+    pub fn forget(&mut self, id: TransportId) {
+        self.links.remove(&id);
+    }
+
+    /// Once per loop turn: every [`WINDOW`], one `LinkQuality` per transport
+    /// that had media, and the window starts over. Transports silent for a
+    /// whole window are dropped (re-learned when media comes back).
+    pub fn on_tick(&mut self, now: Instant, mut emit: impl FnMut(Event)) {
+        let due = *self.next_flush.get_or_insert(now + WINDOW);
+        if now < due {
+            return;
+        }
+        self.next_flush = Some(now + WINDOW);
+        self.links.retain(|id, link| {
+            if !link.active {
+                return false;
+            }
+            let (mut expected, mut lost) = (0u32, 0u32);
+            for s in link.streams.iter_mut().flatten() {
+                let (e, l) = s.take_window();
+                expected = expected.saturating_add(e);
+                lost = lost.saturating_add(l);
+            }
+            emit(Event::LinkQuality {
+                id: *id,
+                up_expected: expected,
+                up_lost: lost,
+                down_loss: link.down_loss,
+                down_jitter_ms: link.down_jitter_ms,
+                down_reports: link.down_reports,
+            });
+            link.active = false;
+            link.down_loss = 0;
+            link.down_jitter_ms = 0;
+            link.down_reports = 0;
+            true
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_event_per_active_transport_per_window_then_silent_ones_are_dropped() {
+        let t0 = Instant::now();
+        let mut q = LinkQualities::new();
+        let mut events = Vec::new();
+        q.on_tick(t0, |e| events.push(e));
+        for seq in (0u16..100).filter(|s| s % 10 != 3) {
+            q.on_rtp(TransportId(1), 42, seq);
+        }
+        // An RR from transport 2 about our video stream 9: 10% lost, 4.5 ms jitter.
+        let mut rr = vec![0x81, 201, 0, 7, 0, 0, 0, 5, 0, 0, 0, 9, 26, 0, 0, 0];
+        rr.extend_from_slice(&[0, 0, 0, 0, 0, 0, 1, 149, 0, 0, 0, 0, 0, 0, 0, 0]);
+        q.on_rtcp(
+            TransportId(2),
+            &rr,
+            |ssrc| if ssrc == 9 { 90_000 } else { 0 },
+        );
+        q.on_tick(t0 + WINDOW / 2, |e| events.push(e));
+        assert!(events.is_empty(), "nothing before the window ends");
+        q.on_tick(t0 + WINDOW, |e| events.push(e));
+        events.sort_by_key(|e| match e {
+            Event::LinkQuality { id, .. } => id.0,
+            _ => u64::MAX,
+        });
+        assert_eq!(
+            events,
+            vec![
+                Event::LinkQuality {
+                    id: TransportId(1),
+                    up_expected: 100,
+                    up_lost: 10,
+                    down_loss: 0,
+                    down_jitter_ms: 0,
+                    down_reports: 0,
+                },
+                Event::LinkQuality {
+                    id: TransportId(2),
+                    up_expected: 0,
+                    up_lost: 0,
+                    down_loss: 26,
+                    down_jitter_ms: 4,
+                    down_reports: 1,
+                },
+            ]
+        );
+        events.clear();
+        q.on_tick(t0 + WINDOW * 2, |e| events.push(e));
+        assert!(events.is_empty(), "silent transports report nothing");
+        assert!(q.links.is_empty());
+    }
+}
