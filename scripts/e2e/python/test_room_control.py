@@ -14,7 +14,7 @@ from livekit import api, rtc
 
 from media_support import publish_tone, record_audio, rms, wait_track
 from support import DEV_KEY, DEV_SECRET
-from test_connect import VARIANTS, connect
+from test_connect import VARIANTS, connect, token
 
 ROOM = "connect-room"
 
@@ -151,5 +151,42 @@ async def test_connection_quality_is_reported_for_self_and_publishers(server, si
     finally:
         stop.set()
         await task
+        await alice.disconnect()
+        await bob.disconnect()
+
+
+@pytest.mark.parametrize("single_pc", VARIANTS)
+async def test_room_service_update_subscriptions_acts_for_the_participant(server, single_pc):
+    alice = await connect(server, "alice", single_pc)
+    bob = rtc.Room()
+    opts = rtc.RoomOptions(auto_subscribe=False, single_peer_connection=single_pc, connect_timeout=15)
+    await asyncio.wait_for(bob.connect(server.ws_url, token("bob"), opts), 25)
+    lk = api.LiveKitAPI(server.url, DEV_KEY, DEV_SECRET)
+    published = future_on(bob, "track_published", lambda pb, p: p.identity == "alice")
+    pub, stop, task = await publish_tone(alice, 440.0)
+    try:
+        await asyncio.wait_for(published, 10)
+        subscribed = future_on(bob, "track_subscribed", lambda t, pb, p: pb.sid == pub.sid)
+        await asyncio.sleep(1.0)
+        assert not subscribed.done(), "bob does not auto-subscribe"
+        await lk.room.update_subscriptions(
+            api.UpdateSubscriptionsRequest(room=ROOM, identity="bob", track_sids=[pub.sid], subscribe=True)
+        )
+        track, _, _ = await asyncio.wait_for(subscribed, 10)
+        pcm = await record_audio(track, 1.0)
+        assert rms(pcm) > 1000, "the tone arrives once subscribed on bob's behalf"
+
+        # The Rust SDK emits no event when the server ends a subscription;
+        # what bob notices is that the tone stops.
+        await lk.room.update_subscriptions(
+            api.UpdateSubscriptionsRequest(room=ROOM, identity="bob", track_sids=[pub.sid], subscribe=False)
+        )
+        await asyncio.sleep(1.0)
+        after = await record_audio(track, 1.0)
+        assert len(after) == 0 or rms(after) < 50, "no tone once unsubscribed"
+    finally:
+        stop.set()
+        await task
+        await lk.aclose()
         await alice.disconnect()
         await bob.disconnect()
