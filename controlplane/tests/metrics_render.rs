@@ -24,6 +24,7 @@ fn two_workers() -> Snapshot {
         participants: 5,
         signal_malformed: 2,
         tracks_published: 1,
+        tracks_subscribed: 2,
         webhooks: (4, 3, 1, 0),
         workers: vec![
             worker(
@@ -92,6 +93,14 @@ fn control_plane_gauges_use_livekit_names_and_node_labels() {
         5
     );
     assert_eq!(s["ringcast_signal_malformed_total"], 2);
+    assert_eq!(
+        s[r#"livekit_track_published_total{node_id="ND_test",node_type="SERVER"}"#],
+        1
+    );
+    assert_eq!(
+        s[r#"livekit_track_subscribed_total{node_id="ND_test",node_type="SERVER"}"#],
+        2
+    );
 }
 
 #[test]

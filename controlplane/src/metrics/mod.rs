@@ -58,9 +58,24 @@ impl MetricsSource {
             .flat_map(|r| r.participants.values())
             .map(|p| p.info.tracks.len() as u64)
             .sum();
+        let tracks_subscribed = self
+            .app
+            .live
+            .names()
+            .iter()
+            .filter_map(|room| {
+                self.app.live.with(room, |set| {
+                    set.iter()
+                        .flat_map(|p| p.subscriptions.subs.values())
+                        .filter(|s| s.state == crate::subscription::SubState::Programmed)
+                        .count() as u64
+                })
+            })
+            .sum();
         let wh = self.app.webhooks.stats();
         Snapshot {
             tracks_published,
+            tracks_subscribed,
             webhooks: (wh.queued, wh.delivered, wh.failed, wh.dropped),
             node_id: self.app.node_id.clone(),
             rooms: rooms.len() as u64,

@@ -31,6 +31,8 @@ pub struct Snapshot {
     pub signal_malformed: u64,
     /// Published tracks in those rooms.
     pub tracks_published: u64,
+    /// Down-tracks the dataplane forwards (subscriptions programmed).
+    pub tracks_subscribed: u64,
     /// Webhook deliveries: (queued, delivered, failed, dropped).
     pub webhooks: (u64, u64, u64, u64),
     /// One entry per dataplane worker, in worker order; empty without a
@@ -425,6 +427,13 @@ pub fn render(s: &Snapshot) -> String {
         "Tracks published in the rooms on this node.",
     )
     .sample(&node, s.tracks_published);
+    Family::start(
+        &mut out,
+        "livekit_track_subscribed_total",
+        "gauge",
+        "Subscriptions being forwarded in the rooms on this node.",
+    )
+    .sample(&node, s.tracks_subscribed);
     let (queued, delivered, failed, dropped) = s.webhooks;
     let mut f = Family::start(
         &mut out,

@@ -89,6 +89,7 @@ async def test_publish_unpublish_and_leave_fire_events_in_order(start_server, ho
         assert fwd >= 25, fwd
         assert total(now, "ringcast_forwarding_latency_seconds_count") > total(then, "ringcast_forwarding_latency_seconds_count")
         assert total(now, "livekit_track_published_total") == 1
+        assert total(now, "livekit_track_subscribed_total") == 1
         assert total(now, "ringcast_webhook_events_total", 'outcome="delivered"') >= 3
 
         await asyncio.wait_for(alice.local_participant.unpublish_track(pub.sid), 15)
