@@ -1,1 +1,2 @@
 //! Benchmark support code shared by the criterion benches and the load generator.
+pub mod load;

@@ -1,5 +1,7 @@
 //! The slice of STUN (RFC 8489) that an ICE-lite server needs: parse and
-//! verify a Binding Request, write a Binding Success Response.
+//! verify a Binding Request, write a Binding Success Response. The client
+//! side of a check (write a request, read a success) is here too, for the
+//! load generator that plays the browser against us.
 //!
 //! Hand-rolled rather than built on `stun-rs` because this runs for every
 //! connectivity and consent check on the worker's hot loop: `stun-rs`
@@ -493,4 +495,101 @@ pub fn write_binding_success(
     out[pos + 2..pos + 4].copy_from_slice(&4u16.to_be_bytes());
     out[pos + 4..pos + 8].copy_from_slice(&crc.to_be_bytes());
     Ok(total)
+}
+
+/// Length of the Binding Request [`write_binding_request`] writes for a
+/// `username_len`-byte USERNAME.
+#[must_use]
+pub fn binding_request_len(username_len: usize, use_candidate: bool) -> usize {
+    HEADER_LEN
+        + 4
+        + username_len.div_ceil(4) * 4
+        + (4 + 4)
+        + (4 + 8)
+        + if use_candidate { 4 } else { 0 }
+        + MI_ATTR_LEN
+        + FP_ATTR_LEN
+}
+
+/// The client (controlling agent) side of a connectivity check, for tools
+/// that play the browser against us (the load generator): writes a Binding
+/// Request with USERNAME (`"<server ufrag>:<our ufrag>"`), PRIORITY,
+/// ICE-CONTROLLING with `tie_breaker`, USE-CANDIDATE when nominating,
+/// MESSAGE-INTEGRITY keyed with the server's password and FINGERPRINT
+/// (RFC 8445 7.1.1-7.1.2). Returns the number of bytes written.
+pub fn write_binding_request(
+    out: &mut [u8],
+    transaction_id: &[u8; 12],
+    username: &[u8],
+    priority: u32,
+    tie_breaker: u64,
+    use_candidate: bool,
+    key: &IntegrityKey,
+) -> Result<usize, StunError> {
+    if username.len() > MAX_USERNAME_LEN {
+        return Err(StunError::BadAttribute(ATTR_USERNAME));
+    }
+    let total = binding_request_len(username.len(), use_candidate);
+    let out = out.get_mut(..total).ok_or(StunError::BufferTooSmall)?;
+    out.fill(0);
+    out[0..2].copy_from_slice(&BINDING_REQUEST.to_be_bytes());
+    out[4..8].copy_from_slice(&MAGIC_COOKIE.to_be_bytes());
+    out[8..HEADER_LEN].copy_from_slice(transaction_id);
+    // `out` is exactly `total` bytes, computed from the same attributes, so
+    // every write below stays inside it.
+    let mut pos = put_attr(out, HEADER_LEN, ATTR_USERNAME, username);
+    pos = put_attr(out, pos, ATTR_PRIORITY, &priority.to_be_bytes());
+    pos = put_attr(out, pos, ATTR_ICE_CONTROLLING, &tie_breaker.to_be_bytes());
+    if use_candidate {
+        pos = put_attr(out, pos, ATTR_USE_CANDIDATE, &[]);
+    }
+    // MESSAGE-INTEGRITY: the length field counts up to and including it.
+    let mi_len = (pos + MI_ATTR_LEN - HEADER_LEN) as u16;
+    out[2..4].copy_from_slice(&mi_len.to_be_bytes());
+    let mut header = [0u8; HEADER_LEN];
+    header.copy_from_slice(&out[..HEADER_LEN]);
+    let tag = key.sign(&header, &out[HEADER_LEN..pos]);
+    out[pos..pos + 2].copy_from_slice(&ATTR_MESSAGE_INTEGRITY.to_be_bytes());
+    out[pos + 2..pos + 4].copy_from_slice(&(MI_LEN as u16).to_be_bytes());
+    out[pos + 4..pos + MI_ATTR_LEN].copy_from_slice(&tag);
+    pos += MI_ATTR_LEN;
+    let full_len = (total - HEADER_LEN) as u16;
+    out[2..4].copy_from_slice(&full_len.to_be_bytes());
+    let crc = fingerprint_of(&out[..pos]);
+    out[pos..pos + 2].copy_from_slice(&ATTR_FINGERPRINT.to_be_bytes());
+    out[pos + 2..pos + 4].copy_from_slice(&4u16.to_be_bytes());
+    out[pos + 4..pos + 8].copy_from_slice(&crc.to_be_bytes());
+    Ok(total)
+}
+
+/// The transaction id of a Binding Success Response, if `pkt` is one with a
+/// valid header and FINGERPRINT (the client side of a check; the caller
+/// matches the id against its outstanding requests).
+#[must_use]
+pub fn binding_success_transaction(pkt: &[u8]) -> Option<[u8; 12]> {
+    if pkt.len() < HEADER_LEN
+        || be16(pkt, 0)? != BINDING_SUCCESS
+        || be32(pkt, 4)? != MAGIC_COOKIE
+        || HEADER_LEN + usize::from(be16(pkt, 2)?) != pkt.len()
+    {
+        return None;
+    }
+    let mut fp = None;
+    for attr in attrs(pkt) {
+        let attr = attr.ok()?;
+        if attr.typ == ATTR_FINGERPRINT {
+            fp = Some(attr.at);
+        }
+    }
+    verify_fingerprint(pkt, fp?).ok()?;
+    pkt.get(8..HEADER_LEN)?.try_into().ok()
+}
+
+/// Writes one attribute (header, value, zero padding) at `pos`; returns the
+/// offset after it.
+fn put_attr(out: &mut [u8], pos: usize, typ: u16, value: &[u8]) -> usize {
+    out[pos..pos + 2].copy_from_slice(&typ.to_be_bytes());
+    out[pos + 2..pos + 4].copy_from_slice(&(value.len() as u16).to_be_bytes());
+    out[pos + 4..pos + 4 + value.len()].copy_from_slice(value);
+    pos + 4 + value.len().div_ceil(4) * 4
 }

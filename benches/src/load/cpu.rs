@@ -1,0 +1,44 @@
+//! The server's CPU time, read from `/proc/<pid>/stat` (utime + stime, all
+//! threads), so a run can report CPU seconds over the measured window and
+//! CPU microseconds per forwarded packet.
+
+use std::io;
+
+/// utime + stime in clock ticks from the text of `/proc/<pid>/stat`.
+///
+/// The command name (field 2) is in parentheses and may itself contain
+/// spaces and `)`, so fields are counted from the last `)`: after it come
+/// state (field 3) ... utime (14) and stime (15).
+#[must_use]
+pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    // Fields 3..=13 come before utime.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, 100 on Linux).
+#[must_use]
+pub fn ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no preconditions; it returns -1 on error.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
+}
+
+/// CPU seconds (user + system) the process `pid` has used so far.
+pub fn process_cpu_seconds(pid: u32) -> io::Result<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let ticks = parse_stat_ticks(&text).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "unexpected /proc/<pid>/stat format",
+        )
+    })?;
+    Ok(ticks as f64 / ticks_per_second() as f64)
+}

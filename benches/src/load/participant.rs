@@ -1,0 +1,474 @@
+//! One simulated participant as one tokio task: signaling, then ICE, DTLS
+//! and SRTP on its own UDP socket; a publisher sends a stamped Opus-sized
+//! packet every 20 ms, a subscriber records what it receives.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use livekit_protocol as proto;
+use proto::signal_request::Message as Req;
+use proto::signal_response::Message as Resp;
+use rand::distr::{Alphanumeric, SampleString};
+use ringcast_dataplane::dtls::DtlsCertificate;
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+
+use super::payload::{
+    monotonic_ns, stamp_of_rtp, write_rtp, Stamp, OPUS_TICKS_PER_FRAME, RTP_HEADER_LEN,
+};
+use super::peer::{MediaPeer, PeerCounters, PeerState, Received, RemoteIce};
+use super::sdp::{self, LocalTransport, Section, OPUS_PT};
+use super::signal::{self, SignalError};
+use super::stats::{SubscriberStats, Window};
+use super::token::{join_token, Grant};
+
+/// Opus frames are 20 ms.
+const FRAME: Duration = Duration::from_millis(20);
+/// Room for the SRTP tag (and AEAD's) after the packet.
+const TAG_ROOM: usize = 16;
+/// Datagrams read per wake-up before going back to the other sources.
+const RECV_BATCH: usize = 64;
+
+/// What a participant does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Publishes one audio track; `index` is its global publisher index.
+    Publisher { index: u32 },
+    /// Subscribes to everything in its room.
+    Subscriber,
+}
+
+/// One participant to simulate.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub room_index: usize,
+    pub room: String,
+    pub identity: String,
+    pub role: Role,
+}
+
+/// Settings and shared state every participant task sees.
+pub struct Shared {
+    pub url: String,
+    pub api_key: String,
+    pub api_secret: String,
+    /// RTP payload bytes per packet (the stamp included).
+    pub payload_bytes: usize,
+    /// Publishers per room: a subscriber is ready once it heard them all.
+    pub publishers_per_room: usize,
+    /// Gives up a join that has not connected media by then.
+    pub connect_timeout: Duration,
+    /// One certificate for everyone: generating thousands would dominate
+    /// the ramp, and the server treats each fingerprint independently anyway.
+    pub cert: DtlsCertificate,
+    pub window: Window,
+    /// The `a=setup` our offers carry (decides the DTLS roles).
+    pub offer_setup: sdp::OfferSetup,
+    /// Media connected (SRTP keys in place).
+    pub connected: AtomicUsize,
+    /// Subscribers that received from every publisher of their room.
+    pub ready: AtomicUsize,
+    /// Tasks that ended with an error.
+    pub failed: AtomicUsize,
+}
+
+/// What a participant task reports when it ends.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub spec: Spec,
+    pub connected: bool,
+    /// Join to SRTP keys.
+    pub connect_time: Option<Duration>,
+    pub error: Option<String>,
+    /// Publisher: packets sent in all, and inside the window.
+    pub sent: u64,
+    pub sent_in_window: u64,
+    /// Subscriber: what arrived.
+    pub stats: SubscriberStats,
+    pub peer: PeerCounters,
+}
+
+/// Why a participant stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum ParticipantError {
+    #[error("token: {0}")]
+    Token(#[from] super::token::TokenError),
+    #[error("signal: {0}")]
+    Signal(#[from] SignalError),
+    #[error("answer: {0}")]
+    Answer(#[from] sdp::AnswerError),
+    #[error("udp: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("media transport failed in state {0:?}")]
+    Media(PeerState),
+    #[error("not connected after {0:?}")]
+    Timeout(Duration),
+    #[error("the answer lists no candidate we can reach")]
+    NoCandidate,
+}
+
+/// Runs one participant until `stop` turns true (or it fails).
+pub async fn run(shared: Arc<Shared>, spec: Spec, stop: watch::Receiver<bool>) -> Outcome {
+    let mut out = Outcome {
+        spec: spec.clone(),
+        connected: false,
+        connect_time: None,
+        error: None,
+        sent: 0,
+        sent_in_window: 0,
+        stats: SubscriberStats::default(),
+        peer: PeerCounters::default(),
+    };
+    if let Err(e) = drive(&shared, &spec, stop, &mut out).await {
+        tracing::warn!(identity = %spec.identity, error = %e, "participant failed");
+        shared.failed.fetch_add(1, Ordering::Relaxed);
+        out.error = Some(e.to_string());
+    }
+    out
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Signaling plus media state of one participant.
+struct Session {
+    local: LocalTransport,
+    sections: Vec<Section>,
+    offer_id: u32,
+    session_id: u64,
+    /// The answer's transport, until a candidate is known.
+    remote: Option<sdp::RemoteTransport>,
+    socket: Option<UdpSocket>,
+    peer: Option<MediaPeer>,
+}
+
+impl Session {
+    fn offer(&mut self) -> Req {
+        self.offer_id += 1;
+        Req::Offer(proto::SessionDescription {
+            r#type: "offer".into(),
+            sdp: sdp::offer(
+                &self.local,
+                &self.sections,
+                self.session_id,
+                u64::from(self.offer_id),
+            ),
+            id: self.offer_id,
+            ..Default::default()
+        })
+    }
+
+    /// Binds a socket towards `to` and starts ICE.
+    async fn start_media(&mut self, to: SocketAddr, cert: &DtlsCertificate) -> std::io::Result<()> {
+        let Some(remote) = self.remote.as_ref() else {
+            return Ok(());
+        };
+        // Loopback to loopback when the server is local; any address
+        // otherwise. The kernel picks the port.
+        let bind = match to.ip() {
+            ip if ip.is_loopback() => SocketAddr::new(ip, 0),
+            std::net::IpAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
+            std::net::IpAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
+        };
+        let socket = UdpSocket::bind(bind).await?;
+        socket.connect(to).await?;
+        let ice = RemoteIce {
+            ufrag: remote.ice_ufrag.clone(),
+            pwd: remote.ice_pwd.clone(),
+            fingerprint: remote.fingerprint,
+        };
+        self.peer = Some(MediaPeer::new(
+            &self.local.ice_ufrag,
+            &ice,
+            remote.our_role,
+            cert.clone(),
+            Instant::now(),
+        ));
+        self.socket = Some(socket);
+        Ok(())
+    }
+
+    /// Sends what the peer queued.
+    async fn flush(&mut self) -> std::io::Result<()> {
+        let (Some(peer), Some(socket)) = (self.peer.as_mut(), self.socket.as_ref()) else {
+            return Ok(());
+        };
+        while let Some(p) = peer.poll_transmit() {
+            socket.send(&p).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Loopback first (we measure on one host), then IPv4, then the rest.
+fn pick_candidate(cands: &[SocketAddr]) -> Option<SocketAddr> {
+    let mut c = cands.to_vec();
+    c.sort_by_key(|a| (!a.ip().is_loopback(), !a.is_ipv4()));
+    c.first().copied()
+}
+
+async fn recv_on(socket: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<usize> {
+    match socket {
+        Some(s) => s.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn send(ws: &mut Ws, msg: Req) -> Result<(), SignalError> {
+    ws.send(signal::frame(msg)).await.map_err(SignalError::from)
+}
+
+async fn drive(
+    shared: &Shared,
+    spec: &Spec,
+    mut stop: watch::Receiver<bool>,
+    out: &mut Outcome,
+) -> Result<(), ParticipantError> {
+    let started = Instant::now();
+    let publisher = matches!(spec.role, Role::Publisher { .. });
+    let token = join_token(
+        &shared.api_key,
+        &shared.api_secret,
+        &spec.room,
+        &spec.identity,
+        Grant {
+            publish: publisher,
+            subscribe: !publisher,
+        },
+        Duration::from_secs(6 * 3600),
+    )?;
+    let url = signal::join_url(&shared.url, &token, &signal::join_request(!publisher))?;
+    let (mut ws, _) = tokio::time::timeout(
+        shared.connect_timeout,
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    .map_err(|_| ParticipantError::Timeout(shared.connect_timeout))?
+    .map_err(SignalError::from)?;
+
+    // LIVEKIT_PROTOCOL.md fact 4: the JoinResponse comes first.
+    let join = loop {
+        let msg = tokio::time::timeout(shared.connect_timeout, ws.next())
+            .await
+            .map_err(|_| SignalError::NoJoin)?
+            .ok_or(SignalError::Closed)?
+            .map_err(SignalError::from)?;
+        match signal::decode(&msg) {
+            Some(Resp::Join(j)) => break j,
+            Some(Resp::Leave(l)) => return Err(SignalError::Leave(l.reason).into()),
+            _ => continue,
+        }
+    };
+    let ping_every = Duration::from_secs(u64::from(join.ping_interval.max(1) as u32));
+
+    // ThreadRng is not Send: it must not live across an await.
+    let (ice_ufrag, ice_pwd) = {
+        let mut rng = rand::rng();
+        (
+            Alphanumeric.sample_string(&mut rng, 8),
+            Alphanumeric.sample_string(&mut rng, 24),
+        )
+    };
+    let mut s = Session {
+        local: LocalTransport {
+            ice_ufrag,
+            ice_pwd,
+            fingerprint: shared.cert.sdp_fingerprint(),
+            setup: shared.offer_setup,
+        },
+        sections: Vec::new(),
+        offer_id: 0,
+        session_id: rand::random::<u64>() >> 2,
+        remote: None,
+        socket: None,
+        peer: None,
+    };
+    let ssrc: u32 = rand::random::<u32>() | 1;
+    let cid = format!("load-audio-{}", spec.identity);
+    match spec.role {
+        Role::Publisher { .. } => {
+            send(
+                &mut ws,
+                Req::AddTrack(proto::AddTrackRequest {
+                    cid: cid.clone(),
+                    name: "load-audio".into(),
+                    r#type: proto::TrackType::Audio as i32,
+                    source: proto::TrackSource::Microphone as i32,
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        }
+        Role::Subscriber => {
+            // One receive m-line per publisher up front; the server asks
+            // for more with MediaSectionsRequirement if it needs them.
+            s.sections = vec![Section::RecvAudio; shared.publishers_per_room.max(1)];
+            let offer = s.offer();
+            send(&mut ws, offer).await?;
+        }
+    }
+
+    let mut ping = tokio::time::interval(ping_every);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut frames = tokio::time::interval(FRAME);
+    frames.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let connect_deadline = tokio::time::Instant::now() + shared.connect_timeout;
+    let mut buf = vec![0u8; 2048];
+    let mut pkt = vec![0u8; RTP_HEADER_LEN + shared.payload_bytes + TAG_ROOM];
+    let mut rtp_seq: u16 = rand::random();
+    let mut rtp_ts: u32 = rand::random();
+    let mut seq: u32 = 0;
+    let mut ready = false;
+    let far = tokio::time::Instant::now() + Duration::from_secs(365 * 86400);
+
+    loop {
+        let connected = s.peer.as_ref().is_some_and(MediaPeer::is_connected);
+        let timer = s
+            .peer
+            .as_ref()
+            .and_then(MediaPeer::poll_timeout)
+            .map_or(far, tokio::time::Instant::from_std);
+        tokio::select! {
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    break;
+                }
+            }
+            msg = ws.next() => {
+                let msg = msg.ok_or(SignalError::Closed)?.map_err(SignalError::from)?;
+                let Some(resp) = signal::decode(&msg) else { continue };
+                match resp {
+                    Resp::TrackPublished(tp) if tp.cid == cid && s.sections.is_empty() => {
+                        s.sections.push(Section::SendAudio { ssrc, cid: cid.clone() });
+                        let offer = s.offer();
+                        send(&mut ws, offer).await?;
+                    }
+                    // Renegotiations keep the transport: only the first
+                    // answer (and its candidates) starts media.
+                    Resp::Answer(a) if s.peer.is_none() => {
+                        let remote = sdp::parse_answer(&a.sdp, s.local.setup)?;
+                        let cand = pick_candidate(&remote.candidates);
+                        s.remote = Some(remote);
+                        if let Some(to) = cand {
+                            s.start_media(to, &shared.cert).await?;
+                        }
+                    }
+                    Resp::Trickle(t) if s.peer.is_none() && s.remote.is_some() => {
+                        if let Some(to) = sdp::parse_candidate_init(&t.candidate_init) {
+                            s.start_media(to, &shared.cert).await?;
+                        }
+                    }
+                    Resp::MediaSectionsRequirement(m) => {
+                        for _ in 0..m.num_audios {
+                            s.sections.push(Section::RecvAudio);
+                        }
+                        let offer = s.offer();
+                        send(&mut ws, offer).await?;
+                    }
+                    Resp::Leave(l) => return Err(SignalError::Leave(l.reason).into()),
+                    Resp::RequestResponse(r)
+                        if r.reason != proto::request_response::Reason::Ok as i32 =>
+                    {
+                        return Err(SignalError::Refused(r.message).into());
+                    }
+                    _ => {}
+                }
+            }
+            got = recv_on(s.socket.as_ref(), &mut buf) => {
+                let mut n = got?;
+                let mut batch = 0;
+                loop {
+                    let now = Instant::now();
+                    let recv_ns = monotonic_ns();
+                    if let Some(peer) = s.peer.as_mut() {
+                        match peer.handle_datagram(now, &mut buf[..n]) {
+                            Received::Rtp(len) => match stamp_of_rtp(&buf[..len]) {
+                                Some(stamp) => out.stats.record(stamp, recv_ns, &shared.window),
+                                None => out.stats.unstamped += 1,
+                            },
+                            Received::SrtpError => out.stats.srtp_errors += 1,
+                            Received::Other => {}
+                        }
+                    }
+                    batch += 1;
+                    if batch >= RECV_BATCH {
+                        break;
+                    }
+                    match s.socket.as_ref().map(|sock| sock.try_recv(&mut buf)) {
+                        Some(Ok(m)) => n = m,
+                        _ => break,
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(timer) => {
+                if let Some(peer) = s.peer.as_mut() {
+                    peer.handle_timeout(Instant::now());
+                }
+            }
+            _ = frames.tick(), if publisher && connected => {
+                let sent_ns = monotonic_ns();
+                let index = match spec.role { Role::Publisher { index } => index, Role::Subscriber => 0 };
+                let stamp = Stamp { seq, sent_ns, publisher: index };
+                if let (Some(peer), Some(socket)) = (s.peer.as_mut(), s.socket.as_ref()) {
+                    if let Some(len) = write_rtp(&mut pkt, OPUS_PT, rtp_seq, rtp_ts, ssrc, &stamp, shared.payload_bytes) {
+                        if let Ok(n) = peer.protect_rtp(&mut pkt, len) {
+                            socket.send(&pkt[..n]).await?;
+                            out.sent += 1;
+                            if shared.window.contains(sent_ns) {
+                                out.sent_in_window += 1;
+                            }
+                        }
+                    }
+                }
+                seq = seq.wrapping_add(1);
+                rtp_seq = rtp_seq.wrapping_add(1);
+                rtp_ts = rtp_ts.wrapping_add(OPUS_TICKS_PER_FRAME);
+            }
+            _ = ping.tick() => {
+                let ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0);
+                send(&mut ws, Req::Ping(ms)).await?;
+            }
+            _ = tokio::time::sleep_until(connect_deadline), if !out.connected => {
+                return Err(ParticipantError::Timeout(shared.connect_timeout));
+            }
+        }
+        s.flush().await?;
+        if let Some(peer) = s.peer.as_ref() {
+            out.peer = peer.counters;
+            match peer.state() {
+                PeerState::Failed => return Err(ParticipantError::Media(PeerState::Failed)),
+                PeerState::Connected if !out.connected => {
+                    out.connected = true;
+                    out.connect_time = Some(started.elapsed());
+                    shared.connected.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
+        }
+        if !publisher && !ready && out.stats.publishers_heard() >= shared.publishers_per_room {
+            ready = true;
+            shared.ready.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    if s.remote.is_some() && s.peer.is_none() {
+        return Err(ParticipantError::NoCandidate);
+    }
+    // A polite goodbye; the server would notice the close anyway.
+    let _ = send(
+        &mut ws,
+        Req::Leave(proto::LeaveRequest {
+            reason: proto::DisconnectReason::ClientInitiated as i32,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let _ = ws.close(None).await;
+    Ok(())
+}

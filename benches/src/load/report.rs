@@ -1,0 +1,186 @@
+//! The figures a run ends with: a table for people, JSON for scripts.
+
+use serde::Serialize;
+
+use super::participant::{Outcome, Role};
+use super::stats::quantile;
+
+/// Server CPU over the measured window.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct ServerCpu {
+    pub pid: u32,
+    /// utime + stime over the window, seconds.
+    pub cpu_seconds: f64,
+}
+
+/// Everything a run measured.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    pub rooms: usize,
+    pub publishers: usize,
+    pub subscribers: usize,
+    pub publishers_connected: usize,
+    pub subscribers_connected: usize,
+    pub failed: usize,
+    pub window_seconds: f64,
+    /// Packets publishers sent inside the window.
+    pub sent: u64,
+    /// Sent × subscribers of the room, summed.
+    pub expected: u64,
+    /// Distinct window packets subscribers received.
+    pub received: u64,
+    pub lost: u64,
+    pub loss_percent: f64,
+    pub duplicates: u64,
+    pub latency_p50_us: Option<u32>,
+    pub latency_p99_us: Option<u32>,
+    pub latency_max_us: Option<u32>,
+    pub srtp_errors: u64,
+    pub unstamped: u64,
+    pub server_pid: Option<u32>,
+    pub server_cpu_seconds: Option<f64>,
+    /// Server CPU per packet it forwarded (received by a subscriber).
+    pub server_cpu_us_per_packet: Option<f64>,
+    /// The first few participant errors.
+    pub errors: Vec<String>,
+}
+
+impl Summary {
+    /// Adds up the participants' outcomes.
+    #[must_use]
+    pub fn from_outcomes(
+        outcomes: &[Outcome],
+        rooms: usize,
+        window_seconds: f64,
+        cpu: Option<ServerCpu>,
+    ) -> Summary {
+        let mut sent_per_room = vec![0u64; rooms];
+        let mut subs_per_room = vec![0u64; rooms];
+        let (mut publishers, mut subscribers) = (0, 0);
+        let (mut pub_conn, mut sub_conn, mut failed) = (0, 0, 0);
+        let (mut received, mut duplicates, mut srtp_errors, mut unstamped) = (0, 0, 0, 0);
+        let mut latencies = Vec::new();
+        let mut errors = Vec::new();
+        for o in outcomes {
+            let room = o.spec.room_index.min(rooms.saturating_sub(1));
+            match o.spec.role {
+                Role::Publisher { .. } => {
+                    publishers += 1;
+                    pub_conn += usize::from(o.connected);
+                    if let Some(s) = sent_per_room.get_mut(room) {
+                        *s += o.sent_in_window;
+                    }
+                }
+                Role::Subscriber => {
+                    subscribers += 1;
+                    sub_conn += usize::from(o.connected);
+                    if let Some(s) = subs_per_room.get_mut(room) {
+                        *s += 1;
+                    }
+                    received += o.stats.received();
+                    duplicates += o.stats.duplicates();
+                    srtp_errors += o.stats.srtp_errors;
+                    unstamped += o.stats.unstamped;
+                    latencies.extend_from_slice(&o.stats.latencies_us);
+                }
+            }
+            if let Some(e) = &o.error {
+                failed += 1;
+                if errors.len() < 5 {
+                    errors.push(format!("{}: {e}", o.spec.identity));
+                }
+            }
+        }
+        latencies.sort_unstable();
+        let sent: u64 = sent_per_room.iter().sum();
+        let expected: u64 = sent_per_room
+            .iter()
+            .zip(&subs_per_room)
+            .map(|(s, n)| s * n)
+            .sum();
+        let lost = expected.saturating_sub(received);
+        let cpu_seconds = cpu.map(|c| c.cpu_seconds);
+        Summary {
+            rooms,
+            publishers,
+            subscribers,
+            publishers_connected: pub_conn,
+            subscribers_connected: sub_conn,
+            failed,
+            window_seconds,
+            sent,
+            expected,
+            received,
+            lost,
+            loss_percent: if expected == 0 {
+                0.0
+            } else {
+                lost as f64 * 100.0 / expected as f64
+            },
+            duplicates,
+            latency_p50_us: quantile(&latencies, 0.50),
+            latency_p99_us: quantile(&latencies, 0.99),
+            latency_max_us: latencies.last().copied(),
+            srtp_errors,
+            unstamped,
+            server_pid: cpu.map(|c| c.pid),
+            server_cpu_seconds: cpu_seconds,
+            server_cpu_us_per_packet: cpu_seconds
+                .filter(|_| received > 0)
+                .map(|s| s * 1e6 / received as f64),
+            errors,
+        }
+    }
+
+    /// The human-readable table.
+    #[must_use]
+    pub fn table(&self) -> String {
+        let opt = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
+        let mut rows: Vec<(&str, String)> = vec![
+            ("rooms", self.rooms.to_string()),
+            (
+                "publishers (connected)",
+                format!("{} ({})", self.publishers, self.publishers_connected),
+            ),
+            (
+                "subscribers (connected)",
+                format!("{} ({})", self.subscribers, self.subscribers_connected),
+            ),
+            ("failed participants", self.failed.to_string()),
+            ("window", format!("{:.2} s", self.window_seconds)),
+            ("packets sent", self.sent.to_string()),
+            ("packets expected", self.expected.to_string()),
+            ("packets received", self.received.to_string()),
+            ("packets lost", self.lost.to_string()),
+            ("loss", format!("{:.3} %", self.loss_percent)),
+            ("duplicates", self.duplicates.to_string()),
+            ("latency p50", format!("{} µs", opt(self.latency_p50_us))),
+            ("latency p99", format!("{} µs", opt(self.latency_p99_us))),
+            ("latency max", format!("{} µs", opt(self.latency_max_us))),
+            ("srtp errors", self.srtp_errors.to_string()),
+            ("unstamped rtp", self.unstamped.to_string()),
+        ];
+        if let (Some(pid), Some(cpu)) = (self.server_pid, self.server_cpu_seconds) {
+            rows.push(("server pid", pid.to_string()));
+            rows.push(("server cpu", format!("{cpu:.3} s")));
+            rows.push((
+                "server cpu / fwd packet",
+                self.server_cpu_us_per_packet
+                    .map_or("-".into(), |v| format!("{v:.2} µs")),
+            ));
+        }
+        let width = rows
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
+        let mut out = String::new();
+        for (k, v) in rows {
+            out.push_str(&format!("{k:<width$}  {v}\n"));
+        }
+        for e in &self.errors {
+            out.push_str(&format!("error: {e}\n"));
+        }
+        out
+    }
+}
