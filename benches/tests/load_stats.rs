@@ -50,17 +50,19 @@ fn only_packets_sent_inside_the_window_count_and_duplicates_are_caught() {
         );
     }
     st.record(stamp(0, 3, 103), 9_999_999, &w); // duplicate
-    st.record(stamp(1, 1, 150), 2_150, &w); // another publisher
+    st.record(stamp(1, 2, 150), 2_150, &w);
+    st.record(stamp(1, 1, 149), 2_149, &w); // late: after seq 2
     w.close(200);
     st.record(stamp(0, 11, 250), 300, &w); // after the window
-    assert_eq!(st.received(), 11);
+    assert_eq!(st.received(), 12);
     assert_eq!(st.duplicates(), 1);
+    assert_eq!(st.reordered(), 1, "only publisher 1's seq 1 came late");
     assert_eq!(st.publishers_heard(), 2);
-    assert_eq!(st.latencies_us.len(), 11);
+    assert_eq!(st.latencies_us.len(), 12);
     let mut l = st.latencies_us.clone();
     l.sort_unstable();
-    assert_eq!(l, vec![1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    assert_eq!(quantile(&l, 0.5), Some(5));
+    assert_eq!(l, vec![1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(quantile(&l, 0.5), Some(4));
     assert_eq!(quantile(&l, 1.0), Some(10));
     assert_eq!(quantile(&[], 0.5), None);
     assert!((w.seconds() - 100e-9).abs() < 1e-12);
@@ -127,6 +129,7 @@ fn summary_expects_each_room_publisher_at_each_subscriber_of_that_room() {
     let cpu = ServerCpu {
         pid: 1,
         cpu_seconds: 0.018,
+        idle_cpu_per_second: Some(0.0009),
     };
     let s = Summary::from_outcomes(&outcomes, 2, 10.0, Some(cpu));
     assert_eq!(s.sent, 20);
@@ -137,6 +140,9 @@ fn summary_expects_each_room_publisher_at_each_subscriber_of_that_room() {
     assert_eq!(s.duplicates, 1);
     assert_eq!(s.latency_max_us, Some(3));
     assert_eq!(s.server_cpu_us_per_packet, Some(1000.0));
+    // 0.0009 s/s idle over the 10 s window is half the CPU.
+    let net = s.server_cpu_us_per_packet_net.unwrap();
+    assert!((net - 500.0).abs() < 1e-6, "{net}");
     let table = s.table();
     assert!(table.contains("packets lost"), "{table}");
     assert!(table.contains("1000.00 µs"), "{table}");

@@ -51,6 +51,10 @@ pub struct Args {
     /// The server's pid: report its CPU seconds over the window.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// With --server-pid: how long to sample the server's idle CPU before
+    /// joining (0 to skip); /proc counts in 10 ms ticks, so give it seconds.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub idle_sample: Duration,
     /// The `a=setup` of our offers: `actpass` (as the SDKs; the server
     /// answers `active` and is the DTLS client) or `active` (we are).
     #[arg(long, value_enum, default_value_t = super::sdp::OfferSetup::Actpass)]

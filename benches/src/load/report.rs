@@ -11,6 +11,10 @@ pub struct ServerCpu {
     pub pid: u32,
     /// utime + stime over the window, seconds.
     pub cpu_seconds: f64,
+    /// CPU seconds per second the server spent idle (no participants)
+    /// before the run, if sampled: its timers and polling, which the
+    /// per-packet figure would otherwise charge to packets.
+    pub idle_cpu_per_second: Option<f64>,
 }
 
 /// Everything a run measured.
@@ -32,6 +36,8 @@ pub struct Summary {
     pub lost: u64,
     pub loss_percent: f64,
     pub duplicates: u64,
+    /// Distinct packets that arrived after a later one of their stream.
+    pub reordered: u64,
     pub latency_p50_us: Option<u32>,
     pub latency_p99_us: Option<u32>,
     pub latency_max_us: Option<u32>,
@@ -41,6 +47,11 @@ pub struct Summary {
     pub server_cpu_seconds: Option<f64>,
     /// Server CPU per packet it forwarded (received by a subscriber).
     pub server_cpu_us_per_packet: Option<f64>,
+    /// Idle CPU seconds per second, sampled before the run.
+    pub server_idle_cpu_per_second: Option<f64>,
+    /// As `server_cpu_us_per_packet`, with the idle rate over the window
+    /// taken off first.
+    pub server_cpu_us_per_packet_net: Option<f64>,
     /// The first few participant errors.
     pub errors: Vec<String>,
 }
@@ -59,6 +70,7 @@ impl Summary {
         let (mut publishers, mut subscribers) = (0, 0);
         let (mut pub_conn, mut sub_conn, mut failed) = (0, 0, 0);
         let (mut received, mut duplicates, mut srtp_errors, mut unstamped) = (0, 0, 0, 0);
+        let mut reordered = 0;
         let mut latencies = Vec::new();
         let mut errors = Vec::new();
         for o in outcomes {
@@ -79,6 +91,7 @@ impl Summary {
                     }
                     received += o.stats.received();
                     duplicates += o.stats.duplicates();
+                    reordered += o.stats.reordered();
                     srtp_errors += o.stats.srtp_errors;
                     unstamped += o.stats.unstamped;
                     latencies.extend_from_slice(&o.stats.latencies_us);
@@ -100,6 +113,8 @@ impl Summary {
             .sum();
         let lost = expected.saturating_sub(received);
         let cpu_seconds = cpu.map(|c| c.cpu_seconds);
+        let idle = cpu.and_then(|c| c.idle_cpu_per_second);
+        let per_packet = |s: f64| (received > 0).then(|| s * 1e6 / received as f64);
         Summary {
             rooms,
             publishers,
@@ -118,6 +133,7 @@ impl Summary {
                 lost as f64 * 100.0 / expected as f64
             },
             duplicates,
+            reordered,
             latency_p50_us: quantile(&latencies, 0.50),
             latency_p99_us: quantile(&latencies, 0.99),
             latency_max_us: latencies.last().copied(),
@@ -125,9 +141,11 @@ impl Summary {
             unstamped,
             server_pid: cpu.map(|c| c.pid),
             server_cpu_seconds: cpu_seconds,
-            server_cpu_us_per_packet: cpu_seconds
-                .filter(|_| received > 0)
-                .map(|s| s * 1e6 / received as f64),
+            server_cpu_us_per_packet: cpu_seconds.and_then(per_packet),
+            server_idle_cpu_per_second: idle,
+            server_cpu_us_per_packet_net: cpu_seconds
+                .zip(idle)
+                .and_then(|(s, i)| per_packet((s - i * window_seconds).max(0.0))),
             errors,
         }
     }
@@ -154,6 +172,7 @@ impl Summary {
             ("packets lost", self.lost.to_string()),
             ("loss", format!("{:.3} %", self.loss_percent)),
             ("duplicates", self.duplicates.to_string()),
+            ("out of order", self.reordered.to_string()),
             ("latency p50", format!("{} µs", opt(self.latency_p50_us))),
             ("latency p99", format!("{} µs", opt(self.latency_p99_us))),
             ("latency max", format!("{} µs", opt(self.latency_max_us))),
@@ -168,6 +187,14 @@ impl Summary {
                 self.server_cpu_us_per_packet
                     .map_or("-".into(), |v| format!("{v:.2} µs")),
             ));
+            if let Some(idle) = self.server_idle_cpu_per_second {
+                rows.push(("server idle cpu", format!("{idle:.3} s/s")));
+                rows.push((
+                    "  net of idle / packet",
+                    self.server_cpu_us_per_packet_net
+                        .map_or("-".into(), |v| format!("{v:.2} µs")),
+                ));
+            }
         }
         let width = rows
             .iter()

@@ -71,8 +71,16 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
     if args.publishers == 0 || args.subscribers == 0 || args.rooms == 0 {
         return Err(RunError::Empty);
     }
+    // The server's idle CPU rate, before anyone joins.
+    let mut idle_cpu_per_second = None;
     if let Some(pid) = args.server_pid {
-        process_cpu_seconds(pid).map_err(|e| RunError::ServerPid(pid, e))?;
+        let a = process_cpu_seconds(pid).map_err(|e| RunError::ServerPid(pid, e))?;
+        if !args.idle_sample.is_zero() {
+            let t = Instant::now();
+            tokio::time::sleep(args.idle_sample).await;
+            let b = process_cpu_seconds(pid).map_err(|e| RunError::ServerPid(pid, e))?;
+            idle_cpu_per_second = Some((b - a).max(0.0) / t.elapsed().as_secs_f64());
+        }
     }
     let shared = Arc::new(Shared {
         url: args.url.clone(),
@@ -164,6 +172,7 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
         (Some(pid), Some(a), Some(b)) => Some(ServerCpu {
             pid,
             cpu_seconds: (b - a).max(0.0),
+            idle_cpu_per_second,
         }),
         _ => None,
     };

@@ -72,6 +72,9 @@ pub struct StreamRecv {
     pub duplicates: u64,
     /// Packets of this stream, measured or not (for readiness).
     pub any: u64,
+    /// Measured packets that arrived after a later one (out of order).
+    pub reordered: u64,
+    highest: Option<u32>,
 }
 
 impl StreamRecv {
@@ -111,6 +114,10 @@ impl SubscriberStats {
         }
         if s.mark(stamp.seq) {
             s.received += 1;
+            match s.highest {
+                Some(h) if stamp.seq < h => s.reordered += 1,
+                _ => s.highest = Some(stamp.seq),
+            }
             let us = recv_ns.saturating_sub(stamp.sent_ns) / 1000;
             self.latencies_us
                 .push(u32::try_from(us).unwrap_or(u32::MAX));
@@ -129,6 +136,12 @@ impl SubscriberStats {
     #[must_use]
     pub fn received(&self) -> u64 {
         self.streams.values().map(|s| s.received).sum()
+    }
+
+    /// Out-of-order measured packets over all streams.
+    #[must_use]
+    pub fn reordered(&self) -> u64 {
+        self.streams.values().map(|s| s.reordered).sum()
     }
 
     /// Duplicate measured packets over all streams.

@@ -1,0 +1,98 @@
+//! The whole load generator against a Ringcast server started in this
+//! process (`--dev` settings on free loopback ports): one publisher, three
+//! subscribers, two seconds. Every packet sent inside the window reaches
+//! every subscriber exactly once and in order.
+
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use ringcast_benches::load::{args::Args, run};
+use ringcast_controlplane::config::{load, Overrides};
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+/// Starts the server on its own thread and runtime; returns its HTTP port.
+fn start_server() -> u16 {
+    let http = free_tcp_port();
+    let config = load(&Overrides {
+        dev: true,
+        port: Some(http),
+        udp_port: Some(free_udp_port().to_string()),
+        bind: vec!["127.0.0.1".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    ringcast_controlplane::server::install_dataplane(ringcast_dataplane::runtime::start_boxed);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        if let Err(e) = rt.block_on(ringcast_controlplane::server::run(config)) {
+            panic!("server failed: {e}");
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", http)).is_err() {
+        assert!(Instant::now() < until, "server did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    http
+}
+
+#[test]
+fn one_publisher_three_subscribers_get_every_packet_once_and_in_order() {
+    let http = start_server();
+    let url = format!("ws://127.0.0.1:{http}");
+    let args = Args::parse_from([
+        "ringcast-load",
+        "--url",
+        &url,
+        "--audio-publishers",
+        "1",
+        "--subscribers",
+        "3",
+        "--duration",
+        "2s",
+        "--drain",
+        "500ms",
+        "--server-pid",
+        &std::process::id().to_string(),
+        "--idle-sample",
+        "0s",
+    ]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = rt.block_on(run::run(&args)).unwrap();
+    let table = s.table();
+    assert_eq!(s.failed, 0, "{table}");
+    assert_eq!(
+        (s.publishers_connected, s.subscribers_connected),
+        (1, 3),
+        "{table}"
+    );
+    // 50 packets a second for 2 s.
+    assert!((90..=110).contains(&s.sent), "{table}");
+    assert_eq!(s.expected, 3 * s.sent, "{table}");
+    assert_eq!(s.received, s.expected, "{table}");
+    assert_eq!((s.lost, s.duplicates, s.reordered), (0, 0, 0), "{table}");
+    assert_eq!((s.srtp_errors, s.unstamped), (0, 0), "{table}");
+    assert!(s.latency_p50_us.is_some() && s.latency_max_us >= s.latency_p99_us);
+    assert!(s.server_cpu_seconds.is_some(), "{table}");
+}
