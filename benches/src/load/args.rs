@@ -55,6 +55,10 @@ pub struct Args {
     /// joining (0 to skip); /proc counts in 10 ms ticks, so give it seconds.
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub idle_sample: Duration,
+    /// Receive m-lines a subscriber offers before it is asked for more
+    /// (`MediaSectionsRequirement`); default: one per publisher of the room.
+    #[arg(long)]
+    pub initial_recv_slots: Option<usize>,
     /// The `a=setup` of our offers: `actpass` (as the SDKs; the server
     /// answers `active` and is the DTLS client) or `active` (we are).
     #[arg(long, value_enum, default_value_t = super::sdp::OfferSetup::Actpass)]

@@ -42,3 +42,26 @@ pub fn process_cpu_seconds(pid: u32) -> io::Result<f64> {
     })?;
     Ok(ticks as f64 / ticks_per_second() as f64)
 }
+
+/// Raises the open-file soft limit to the hard limit: every simulated
+/// participant holds a UDP socket and a TCP connection, and the usual soft
+/// limit of 1024 stops a run at about 500 participants. Returns the limit
+/// now in force.
+pub fn raise_fd_limit() -> io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: `lim` is a valid rlimit with cur <= max.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(lim.rlim_cur)
+}

@@ -60,6 +60,8 @@ pub struct Shared {
     pub payload_bytes: usize,
     /// Publishers per room: a subscriber is ready once it heard them all.
     pub publishers_per_room: usize,
+    /// Receive m-lines in a subscriber's first offer.
+    pub initial_recv_slots: usize,
     /// Gives up a join that has not connected media by then.
     pub connect_timeout: Duration,
     /// One certificate for everyone: generating thousands would dominate
@@ -304,9 +306,9 @@ async fn drive(
             .await?;
         }
         Role::Subscriber => {
-            // One receive m-line per publisher up front; the server asks
-            // for more with MediaSectionsRequirement if it needs them.
-            s.sections = vec![Section::RecvAudio; shared.publishers_per_room.max(1)];
+            // One receive m-line per publisher up front (by default); the
+            // server asks for more with MediaSectionsRequirement if needed.
+            s.sections = vec![Section::RecvAudio; shared.initial_recv_slots];
             let offer = s.offer();
             send(&mut ws, offer).await?;
         }

@@ -52,6 +52,9 @@ pub struct Summary {
     /// As `server_cpu_us_per_packet`, with the idle rate over the window
     /// taken off first.
     pub server_cpu_us_per_packet_net: Option<f64>,
+    /// CPU seconds this load generator used over the window (to tell a
+    /// saturated generator from a saturated server).
+    pub generator_cpu_seconds: Option<f64>,
     /// The first few participant errors.
     pub errors: Vec<String>,
 }
@@ -141,6 +144,7 @@ impl Summary {
             unstamped,
             server_pid: cpu.map(|c| c.pid),
             server_cpu_seconds: cpu_seconds,
+            generator_cpu_seconds: None,
             server_cpu_us_per_packet: cpu_seconds.and_then(per_packet),
             server_idle_cpu_per_second: idle,
             server_cpu_us_per_packet_net: cpu_seconds
@@ -179,6 +183,9 @@ impl Summary {
             ("srtp errors", self.srtp_errors.to_string()),
             ("unstamped rtp", self.unstamped.to_string()),
         ];
+        if let Some(g) = self.generator_cpu_seconds {
+            rows.push(("load generator cpu", format!("{g:.3} s")));
+        }
         if let (Some(pid), Some(cpu)) = (self.server_pid, self.server_cpu_seconds) {
             rows.push(("server pid", pid.to_string()));
             rows.push(("server cpu", format!("{cpu:.3} s")));

@@ -88,6 +88,8 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
         api_secret: args.api_secret.clone(),
         payload_bytes: args.payload_bytes.max(super::payload::STAMP_LEN),
         publishers_per_room: args.publishers,
+        // An offer needs at least one m-line to carry the transport.
+        initial_recv_slots: args.initial_recv_slots.unwrap_or(args.publishers).max(1),
         connect_timeout: args.warmup_timeout,
         cert: DtlsCertificate::generate()?,
         window: Window::default(),
@@ -152,11 +154,12 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let cpu_at = |pid: Option<u32>| pid.and_then(|p| process_cpu_seconds(p).ok());
-    let cpu0 = cpu_at(args.server_pid);
+    let me = Some(std::process::id());
+    let (cpu0, gen0) = (cpu_at(args.server_pid), cpu_at(me));
     shared.window.open(monotonic_ns());
     tokio::time::sleep(args.duration).await;
     shared.window.close(monotonic_ns());
-    let cpu1 = cpu_at(args.server_pid);
+    let (cpu1, gen1) = (cpu_at(args.server_pid), cpu_at(me));
     tokio::time::sleep(args.drain).await;
     let _ = stop_tx.send(true);
 
@@ -176,10 +179,7 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
         }),
         _ => None,
     };
-    Ok(Summary::from_outcomes(
-        &outcomes,
-        args.rooms,
-        shared.window.seconds(),
-        cpu,
-    ))
+    let mut summary = Summary::from_outcomes(&outcomes, args.rooms, shared.window.seconds(), cpu);
+    summary.generator_cpu_seconds = gen0.zip(gen1).map(|(a, b)| (b - a).max(0.0));
+    Ok(summary)
 }
