@@ -1,7 +1,8 @@
 //! The whole load generator against a Ringcast server started in this
 //! process (`--dev` settings on free loopback ports): one publisher, three
-//! subscribers, two seconds. Every packet sent inside the window reaches
-//! every subscriber exactly once and in order.
+//! subscribers, two seconds; then two publishers whose subscribers offer
+//! one receive m-line and must be asked for another. Every packet sent
+//! inside the window reaches every subscriber exactly once and in order.
 
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
@@ -54,32 +55,42 @@ fn start_server() -> u16 {
     http
 }
 
-#[test]
-fn one_publisher_three_subscribers_get_every_packet_once_and_in_order() {
-    let http = start_server();
-    let url = format!("ws://127.0.0.1:{http}");
-    let args = Args::parse_from([
+fn run_load(url: &str, room: &str, extra: &[&str]) -> ringcast_benches::load::report::Summary {
+    let pid = std::process::id().to_string();
+    let mut argv = vec![
         "ringcast-load",
         "--url",
-        &url,
-        "--audio-publishers",
-        "1",
-        "--subscribers",
-        "3",
+        url,
+        "--room",
+        room,
         "--duration",
         "2s",
         "--drain",
         "500ms",
         "--server-pid",
-        &std::process::id().to_string(),
+        &pid,
         "--idle-sample",
         "0s",
-    ]);
+    ];
+    argv.extend_from_slice(extra);
+    let args = Args::parse_from(argv);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let s = rt.block_on(run::run(&args)).unwrap();
+    rt.block_on(run::run(&args)).unwrap()
+}
+
+#[test]
+fn every_packet_reaches_every_subscriber_once_and_in_order() {
+    let http = start_server();
+    let url = format!("ws://127.0.0.1:{http}");
+
+    let s = run_load(
+        &url,
+        "one-to-three",
+        &["--audio-publishers", "1", "--subscribers", "3"],
+    );
     let table = s.table();
     assert_eq!(s.failed, 0, "{table}");
     assert_eq!(
@@ -95,4 +106,25 @@ fn one_publisher_three_subscribers_get_every_packet_once_and_in_order() {
     assert_eq!((s.srtp_errors, s.unstamped), (0, 0), "{table}");
     assert!(s.latency_p50_us.is_some() && s.latency_max_us >= s.latency_p99_us);
     assert!(s.server_cpu_seconds.is_some(), "{table}");
+
+    // Two tracks, one receive m-line offered: the server's
+    // MediaSectionsRequirement makes the subscribers offer another.
+    let s = run_load(
+        &url,
+        "two-tracks-one-slot",
+        &[
+            "--audio-publishers",
+            "2",
+            "--subscribers",
+            "2",
+            "--initial-recv-slots",
+            "1",
+        ],
+    );
+    let table = s.table();
+    assert_eq!(s.failed, 0, "{table}");
+    assert!((180..=220).contains(&s.sent), "{table}");
+    assert_eq!(s.expected, 2 * s.sent, "{table}");
+    assert_eq!(s.received, s.expected, "{table}");
+    assert_eq!((s.lost, s.duplicates, s.reordered), (0, 0, 0), "{table}");
 }
