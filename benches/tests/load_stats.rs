@@ -87,7 +87,7 @@ fn outcome(role: Role, room: usize, sent_in_window: u64, stats: SubscriberStats)
             role,
         },
         connected: true,
-        connect_time: None,
+        connect_time: Some(Duration::from_millis(40 + room as u64)),
         error: None,
         sent: sent_in_window + 5,
         sent_in_window,
@@ -139,6 +139,7 @@ fn summary_expects_each_room_publisher_at_each_subscriber_of_that_room() {
     assert!((s.loss_percent - 10.0).abs() < 1e-9);
     assert_eq!(s.duplicates, 1);
     assert_eq!(s.latency_max_us, Some(3));
+    assert_eq!((s.connect_p50_ms, s.connect_max_ms), (Some(40), Some(41)));
     assert_eq!(s.server_cpu_us_per_packet, Some(1000.0));
     // 0.0009 s/s idle over the 10 s window is half the CPU.
     let net = s.server_cpu_us_per_packet_net.unwrap();

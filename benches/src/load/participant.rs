@@ -450,6 +450,10 @@ async fn drive(
                     out.connected = true;
                     out.connect_time = Some(started.elapsed());
                     shared.connected.fetch_add(1, Ordering::Relaxed);
+                    // Frames start now: without this the interval, created
+                    // at join, would catch up on the ticks missed so far
+                    // in one burst.
+                    frames.reset_immediately();
                 }
                 _ => {}
             }

@@ -26,6 +26,9 @@ pub struct Summary {
     pub publishers_connected: usize,
     pub subscribers_connected: usize,
     pub failed: usize,
+    /// Join (WebSocket open) to SRTP keys, over connected participants.
+    pub connect_p50_ms: Option<u32>,
+    pub connect_max_ms: Option<u32>,
     pub window_seconds: f64,
     /// Packets publishers sent inside the window.
     pub sent: u64,
@@ -75,6 +78,12 @@ impl Summary {
         let (mut received, mut duplicates, mut srtp_errors, mut unstamped) = (0, 0, 0, 0);
         let mut reordered = 0;
         let mut latencies = Vec::new();
+        let mut connect_ms: Vec<u32> = outcomes
+            .iter()
+            .filter_map(|o| o.connect_time)
+            .map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX))
+            .collect();
+        connect_ms.sort_unstable();
         let mut errors = Vec::new();
         for o in outcomes {
             let room = o.spec.room_index.min(rooms.saturating_sub(1));
@@ -125,6 +134,8 @@ impl Summary {
             publishers_connected: pub_conn,
             subscribers_connected: sub_conn,
             failed,
+            connect_p50_ms: quantile(&connect_ms, 0.5),
+            connect_max_ms: connect_ms.last().copied(),
             window_seconds,
             sent,
             expected,
@@ -169,6 +180,14 @@ impl Summary {
                 format!("{} ({})", self.subscribers, self.subscribers_connected),
             ),
             ("failed participants", self.failed.to_string()),
+            (
+                "connect p50 / max",
+                format!(
+                    "{} / {} ms",
+                    opt(self.connect_p50_ms),
+                    opt(self.connect_max_ms)
+                ),
+            ),
             ("window", format!("{:.2} s", self.window_seconds)),
             ("packets sent", self.sent.to_string()),
             ("packets expected", self.expected.to_string()),
