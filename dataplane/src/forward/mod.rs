@@ -12,11 +12,13 @@ mod cache;
 mod cross;
 mod downtrack;
 mod levels;
+mod nack;
 
 pub use cache::{PacketCache, CACHE_SLOTS, MAX_PACKET, MAX_RESENDS};
 pub use cross::{CrossKind, CrossPacket, CROSS_RING_SLOTS};
 pub use downtrack::{seq_newer, DownTrack, Mapping};
 pub use levels::{AudioLevels, LEVEL_WINDOW};
+pub use nack::{NackList, NackPoll, NACK_ITEMS, NACK_LIST_LEN, NACK_MAX_TRIES};
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -75,8 +77,14 @@ pub struct ForwardCounters {
     pub nack_miss: u64,
     /// Commands refused (table full).
     pub commands_refused: u64,
-    /// Packets we NACKed to publishers for their own losses.
+    /// Sequence numbers we NACKed to publishers for their own losses
+    /// (each retry counts again).
     pub nack_out: u64,
+    /// Publisher packets that arrived after we NACKed them (RTX, or the
+    /// original resent on the media SSRC when RTX was not negotiated).
+    pub nack_repaired: u64,
+    /// Publisher packets NACKed [`NACK_MAX_TRIES`] times without an answer.
+    pub nack_given_up: u64,
     /// Sender reports sent on down-tracks.
     pub sr_out: u64,
 }
@@ -93,6 +101,8 @@ struct Source {
     last_keyframe_request: Option<Instant>,
     /// Highest sequence number received from the publisher (for NACKs).
     highest: Option<u16>,
+    /// Numbers missing from the publisher, NACKed until they arrive.
+    nacks: NackList,
 }
 
 /// One worker's forwarding tables and its ends of the worker-to-worker rings.
@@ -260,6 +270,7 @@ impl Forwarder {
                 cache: matches!(kind, MediaKind::Video).then(PacketCache::new),
                 last_keyframe_request: None,
                 highest: None,
+                nacks: NackList::new(),
             });
     }
 
@@ -347,7 +358,7 @@ impl Forwarder {
             }
         }
         if !from_peer {
-            self.nack_gaps(source, &h, transports, sink);
+            self.nack_gaps(now, source, &h, transports, sink);
         }
         let Some(list) = self.by_source.get(&source) else {
             self.counters.no_subscriber += 1;
@@ -442,10 +453,19 @@ impl Forwarder {
 
     /// On the publisher's worker: a gap in a video source's sequence numbers
     /// is NACKed to the publisher at once (it answers with RTX, which the
-    /// transport unwraps). Gaps longer than [`MAX_NACK_GAP`] are a restart,
-    /// not loss.
+    /// transport unwraps, or with the original packet again), and again
+    /// each retry interval while the packet is missing, up to
+    /// [`NACK_MAX_TRIES`] times: the NACK or its answer may be lost too.
+    /// Retries are timed by the stream's own packets (video sends several
+    /// per frame), so no timer is needed. Giving up asks for no keyframe:
+    /// most numbers never answered are padding (libwebrtc without RTX pads
+    /// on the media SSRC for bandwidth probes and keeps no padding in its
+    /// history), which no decoder misses; a lost media packet gets its
+    /// keyframe from the subscribers' own PLIs. Gaps longer than
+    /// [`MAX_NACK_GAP`] are a restart, not loss.
     fn nack_gaps(
         &mut self,
+        now: Instant,
         source: TransportId,
         h: &RtpHeader,
         transports: &mut TransportSet,
@@ -457,44 +477,43 @@ impl Forwarder {
         if src.cache.is_none() {
             return; // audio: no NACKs (Opus FEC/PLC handles loss)
         }
-        let Some(hi) = src.highest else {
-            src.highest = Some(h.sequence);
-            return;
-        };
-        let diff = h.sequence.wrapping_sub(hi);
-        if diff == 0 || diff >= 0x8000 {
-            return; // duplicate, reordered or a retransmission
-        }
-        src.highest = Some(h.sequence);
-        let missing = diff - 1;
-        if missing == 0 || missing > MAX_NACK_GAP {
-            return;
-        }
-        let first = hi.wrapping_add(1);
-        let mut items = [(0u16, 0u16); 4];
-        let mut n = 0;
-        let mut k = 0;
-        while k < missing && n < items.len() {
-            let pid = first.wrapping_add(k);
-            let mut blp = 0u16;
-            for b in 1..=16u16 {
-                if k + b < missing {
-                    blp |= 1 << (b - 1);
+        match src.highest {
+            None => src.highest = Some(h.sequence),
+            Some(hi) => {
+                let diff = h.sequence.wrapping_sub(hi);
+                if diff >= 0x8000 {
+                    // Older than the highest: a repair or reordering.
+                    if src.nacks.arrived(now, h.sequence) {
+                        self.counters.nack_repaired += 1;
+                    }
+                } else if diff > 0 {
+                    src.highest = Some(h.sequence);
+                    let missing = diff - 1;
+                    if missing > MAX_NACK_GAP {
+                        src.nacks.clear();
+                    } else if missing > 0 {
+                        src.nacks.add_gap(hi.wrapping_add(1), missing);
+                    }
                 }
             }
-            items[n] = (pid, blp);
-            n += 1;
-            k += 17;
+        }
+        if src.nacks.is_empty() {
+            return;
         }
         let Some(t) = transports.get_mut(source).filter(|t| t.media_ready()) else {
             return;
         };
-        let mut buf = [0u8; 96];
-        let len = rtcp::write_nack(&mut buf, SERVER_RTCP_SSRC, h.ssrc, &items[..n]);
-        if let Some((to, len)) = t.protect_rtcp(&mut buf, len) {
-            sink.send(to, &buf[..len]);
-            self.counters.nack_out += u64::from(missing);
+        let mut items = [(0u16, 0u16); NACK_ITEMS];
+        let polled = src.nacks.poll(now, &mut items);
+        if polled.items > 0 {
+            let mut buf = [0u8; 12 + 4 * NACK_ITEMS + 32];
+            let len = rtcp::write_nack(&mut buf, SERVER_RTCP_SSRC, h.ssrc, &items[..polled.items]);
+            if let Some((to, len)) = t.protect_rtcp(&mut buf, len) {
+                sink.send(to, &buf[..len]);
+                self.counters.nack_out += u64::from(polled.asked);
+            }
         }
+        self.counters.nack_given_up += u64::from(polled.gave_up);
     }
 
     /// A decrypted RTCP compound packet from transport `from` (or, when
@@ -753,6 +772,7 @@ impl Forwarder {
                                     cache: None,
                                     last_keyframe_request: None,
                                     highest: None,
+                                    nacks: NackList::new(),
                                 });
                             self.request_keyframe(now, rec.source, rec.ssrc, transports, sink);
                         }
