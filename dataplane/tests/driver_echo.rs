@@ -302,3 +302,28 @@ fn recv_retrying(s: &UdpSocket, buf: &mut [u8]) -> std::io::Result<(usize, Socke
         }
     }
 }
+
+#[test]
+fn driver_fan_out_bursts_larger_than_the_queue_are_sent_whole() {
+    for kind in drivers() {
+        let copies = 1500; // a 1 -> 1500 broadcast
+        let burst = 8u64;
+        let (set, server) = start(1, kind, DriverConfig::default(), copies);
+        let c = client();
+        for i in 0..burst {
+            c.send_to(&[i as u8; 20], server).expect("send");
+        }
+        let want = burst * copies as u64;
+        let t0 = Instant::now();
+        while set.counters()[0].snapshot().packets_out < want
+            && t0.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let s = set.counters()[0].snapshot();
+        assert_eq!(s.packets_in, burst, "{kind:?}");
+        assert_eq!(s.send_queue_drops, 0, "{kind:?}: no copy dropped");
+        assert_eq!(s.packets_out, want, "{kind:?}: every copy sent");
+        set.join().expect("clean stop");
+    }
+}

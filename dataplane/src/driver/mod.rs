@@ -70,7 +70,10 @@ impl DriverKind {
 /// Bounds of one driver, all fixed at start.
 #[derive(Debug, Clone, Copy)]
 pub struct DriverConfig {
-    /// Outgoing slots in the send queue.
+    /// Outgoing slots in the send queue. A turn stops taking datagrams
+    /// (io_uring) or sends early (portable) once half are used, so one
+    /// datagram can fan out to up to half this many copies without a drop:
+    /// 4096 covers a 1 -> 2000 broadcast.
     pub send_slots: usize,
     /// Bytes per outgoing slot (largest datagram we send).
     pub send_slot_size: usize,
@@ -91,7 +94,7 @@ pub struct DriverConfig {
 impl Default for DriverConfig {
     fn default() -> Self {
         Self {
-            send_slots: 1024,
+            send_slots: 4096,
             send_slot_size: 1500,
             recv_buffers: 1024,
             recv_buffer_size: 2048,

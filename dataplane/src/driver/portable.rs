@@ -15,14 +15,14 @@ use super::{
 const BATCH: usize = 64;
 
 /// Preallocated msghdr arrays for one direction.
-struct MsgBatch {
+pub(crate) struct MsgBatch {
     hdrs: Vec<libc::mmsghdr>,
     iovs: Vec<libc::iovec>,
     names: Vec<libc::sockaddr_storage>,
 }
 
 impl MsgBatch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         // SAFETY: these C structs are valid when zeroed.
         let zero_hdr: libc::mmsghdr = unsafe { std::mem::zeroed() };
         let zero_name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
@@ -104,6 +104,11 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
                     if let Some(data) = rx_bufs.get_mut(start..start + len) {
                         handler.on_datagram(now, from, locals[si], data, &mut out);
                     }
+                    if out.free_len() < cfg.send_slots / 2 {
+                        // A fan-out burst: send what is queued now, so the
+                        // next datagrams of the batch find free slots.
+                        flush(&fds, &locals, &mut out, &mut tx, c);
+                    }
                 }
                 if n < want {
                     break;
@@ -176,7 +181,8 @@ fn recv_batch(
 }
 
 /// Sends every pending slot with sendmmsg (per socket family), then frees them.
-fn flush(
+/// The io_uring driver uses it too, for fan-out bursts (see `uring::run`).
+pub(crate) fn flush(
     fds: &[i32],
     locals: &[SocketAddr],
     out: &mut SendQueue,

@@ -196,6 +196,8 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
         .map(|s| types::Fd(s.as_raw_fd()))
         .collect();
 
+    let raw_fds: Vec<i32> = ctx.sockets.iter().map(|s| s.as_raw_fd()).collect();
+    let mut burst_tx = super::portable::MsgBatch::new();
     let mut out = SendQueue::new(cfg.send_slots, cfg.send_slot_size);
     // SAFETY: zeroed C structs are valid; pointers are filled before use.
     let mut send_meta: Box<[SendMeta]> = (0..cfg.send_slots)
@@ -261,6 +263,15 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
                     }
                     bufs.push(bid);
                     recycled = true;
+                    if out.free_len() < cfg.send_slots / 2 {
+                        // A fan-out burst (one datagram to many subscribers)
+                        // would fill the queue before this turn's submit, and
+                        // slots of earlier submits are only released by CQEs
+                        // queued behind the datagrams still to handle. So the
+                        // queued copies go out now with one sendmmsg per 64
+                        // and their slots are free again at once.
+                        super::portable::flush(&raw_fds, &locals, &mut out, &mut burst_tx, c);
+                    }
                 }
                 TAG_SEND => {
                     let id = (ud & !TAG_MASK) as u32;
