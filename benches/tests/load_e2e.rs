@@ -127,4 +127,23 @@ fn every_packet_reaches_every_subscriber_once_and_in_order() {
     assert_eq!(s.expected, 2 * s.sent, "{table}");
     assert_eq!(s.received, s.expected, "{table}");
     assert_eq!((s.lost, s.duplicates, s.reordered), (0, 0, 0), "{table}");
+
+    // An offer with `a=setup:active`: the server answers `passive` and
+    // takes the DTLS server role, so the handshake completes.
+    let s = run_load(
+        &url,
+        "client-takes-dtls-client-role",
+        &[
+            "--audio-publishers",
+            "1",
+            "--subscribers",
+            "1",
+            "--setup",
+            "active",
+        ],
+    );
+    let table = s.table();
+    assert_eq!(s.failed, 0, "{table}");
+    assert_eq!(s.received, s.expected, "{table}");
+    assert!(s.received > 0, "{table}");
 }

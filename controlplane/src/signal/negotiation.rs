@@ -126,7 +126,12 @@ pub fn on_client_offer(
     };
     let remote = RemoteDtls {
         ufrag: answer.remote.ice_ufrag.clone(),
-        role: DtlsRole::Client,
+        // Usually `active` (we send the ClientHello); `passive` when the
+        // client offered `a=setup:active`.
+        role: match answer.dtls_role {
+            sdp::DtlsRole::Client => DtlsRole::Client,
+            sdp::DtlsRole::Server => DtlsRole::Server,
+        },
         fingerprint: answer.remote.fingerprint,
     };
     media.install(&mut t, remote);
