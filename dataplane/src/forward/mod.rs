@@ -513,7 +513,15 @@ impl Forwarder {
                 self.counters.nack_out += u64::from(polled.asked);
             }
         }
-        self.counters.nack_given_up += u64::from(polled.gave_up);
+        if polled.gave_up > 0 {
+            self.counters.nack_given_up += u64::from(polled.gave_up);
+            tracing::debug!(
+                transport = source.0,
+                ssrc = h.ssrc,
+                count = polled.gave_up,
+                "publisher packets NACKed {NACK_MAX_TRIES} times without an answer; given up"
+            );
+        }
     }
 
     /// A decrypted RTCP compound packet from transport `from` (or, when
@@ -655,6 +663,12 @@ impl Forwarder {
             return;
         };
         let Some((in_seq, _, ts_offset)) = dt.source_seq(out_seq) else {
+            tracing::debug!(
+                transport = to.0,
+                ssrc,
+                out_seq,
+                "NACK outside the current layer"
+            );
             self.counters.nack_miss += 1;
             return;
         };
@@ -664,6 +678,13 @@ impl Forwarder {
             .and_then(|s| s.cache.as_mut())
             .and_then(|c| c.take_for_resend(in_seq))
         else {
+            tracing::debug!(
+                transport = to.0,
+                ssrc,
+                out_seq,
+                in_seq,
+                "NACKed packet not in the cache (never received, or resent {MAX_RESENDS} times)"
+            );
             self.counters.nack_miss += 1;
             return;
         };
