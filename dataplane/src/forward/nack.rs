@@ -16,13 +16,18 @@ use std::time::{Duration, Instant};
 
 /// Missing numbers remembered per stream (the longest gap we NACK).
 pub const NACK_LIST_LEN: usize = 64;
-/// How often one number is asked for at most.
-pub const NACK_MAX_TRIES: u8 = 5;
+/// How often one number is asked for at most: with the minimum interval
+/// about half a second of asking, with the default about a second, as long
+/// as libwebrtc's receivers keep NACKing (10 tries) and its senders keep
+/// packets. Padding (which libwebrtc never resends) costs this many small
+/// NACKs per lost packet.
+pub const NACK_MAX_TRIES: u8 = 10;
 /// The retry interval before any repair was timed (libwebrtc's default RTT).
 pub const NACK_RETRY_DEFAULT: Duration = Duration::from_millis(100);
-/// Bounds of the retry interval learnt from repair times: never faster
-/// than a video packet interval, never slower than a jitter buffer waits.
-pub const NACK_RETRY_MIN: Duration = Duration::from_millis(20);
+/// Bounds of the retry interval learnt from repair times. The floor keeps
+/// a fast path (a LAN, loopback) from spending every try within a moment
+/// the publisher is busy: its answers are late by scheduling, not by RTT.
+pub const NACK_RETRY_MIN: Duration = Duration::from_millis(50);
 pub const NACK_RETRY_MAX: Duration = Duration::from_millis(400);
 /// FCI items one NACK packet carries at most (each covers 17 numbers).
 pub const NACK_ITEMS: usize = 8;
@@ -244,11 +249,24 @@ mod tests {
         l.add_gap(7, 3);
         let mut out = [(0, 0); NACK_ITEMS];
         l.poll(t0, &mut out);
-        assert!(l.arrived(t0 + Duration::from_millis(30), 8));
+        assert!(l.arrived(t0 + Duration::from_millis(60), 8));
         assert!(!l.arrived(t0, 8), "only once");
-        assert_eq!(l.retry_interval(), Duration::from_millis(45));
-        let r = l.poll(t0 + Duration::from_millis(50), &mut out);
+        assert_eq!(l.retry_interval(), Duration::from_millis(90));
+        let r = l.poll(t0 + Duration::from_millis(80), &mut out);
+        assert_eq!(r.items, 0, "not due before 1.5x the repair time");
+        let r = l.poll(t0 + Duration::from_millis(90), &mut out);
         assert_eq!(seqs(&out[..r.items]), [7, 9]);
+    }
+
+    #[test]
+    fn a_fast_repair_does_not_shrink_the_interval_below_the_floor() {
+        let t0 = Instant::now();
+        let mut l = NackList::new();
+        l.add_gap(1, 1);
+        let mut out = [(0, 0); NACK_ITEMS];
+        l.poll(t0, &mut out);
+        assert!(l.arrived(t0 + Duration::from_millis(1), 1));
+        assert_eq!(l.retry_interval(), NACK_RETRY_MIN);
     }
 
     #[test]
