@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Issue #7 profiles in one go, on this machine, loopback only: for each
+# profile, `ringcast-load` against `ringcast --dev` and `ringcast-relay load`
+# against the raw UDP relay (same workers and drivers, no WebRTC, no crypto)
+# with the same packet pattern, so every CPU figure is also shown as a ratio
+# to what the machine can do at all. Writes a markdown table, the machine's
+# state and the exact commands to benches/results/latest.md (OUT=...).
+#
+#   bash benches/profiles.sh              # uses existing target/release binaries
+#   BUILD=1 bash benches/profiles.sh      # cargo build --release first
+#
+# Knobs (environment): WORKERS (dataplane workers of both servers, default 2),
+# DURATION (measured window per run, default 10s), PROFILES (a subset, e.g.
+# "broadcast:1:50 audio-room:10:10"), OUT, BIN (directory of the binaries).
+# Every run is bounded (timeout); the whole default set takes about 5 min.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BIN:-target/release}
+WORKERS=${WORKERS:-2}
+DURATION=${DURATION:-10s}
+OUT=${OUT:-benches/results/latest.md}
+# Ports away from the defaults, so a dev server or a test run on this machine
+# is not disturbed and does not disturb us.
+HTTP_PORT=${HTTP_PORT:-17880}
+UDP_PORT=${UDP_PORT:-17882}
+TCP_PORT=${TCP_PORT:-17881}
+RELAY_PORT=${RELAY_PORT:-17990}
+# profile:publishers:subscribers (one room each).
+PROFILES=${PROFILES:-"broadcast:1:50 broadcast:1:100 broadcast:1:250 broadcast:1:500 broadcast:1:1000 audio-room:10:10 audio-room:10:50 audio-room:10:100"}
+
+if [[ "${BUILD:-0}" == 1 ]]; then
+    cargo build --release -p ringcast -p ringcast-benches
+fi
+for b in ringcast ringcast-load ringcast-relay; do
+    [[ -x "$BIN/$b" ]] || { echo "missing $BIN/$b (BUILD=1 builds it)" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/ringcast-profiles.XXXXXX)
+SFU_PID="" RELAY_PID=""
+cleanup() {
+    [[ -n "$SFU_PID" ]] && kill "$SFU_PID" 2>/dev/null || true
+    [[ -n "$RELAY_PID" ]] && kill "$RELAY_PID" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+commands="$work/commands.txt"
+: >"$commands"
+run_logged() { # records the exact command line, then runs it
+    printf '%q ' "$@" >>"$commands"
+    echo >>"$commands"
+    "$@"
+}
+
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+SFU_CONFIG=$(printf 'logging:\n  level: warn\nrtc:\n  tcp_port: %s\ndataplane:\n  workers: %s\n' "$TCP_PORT" "$WORKERS")
+printf '%q ' "$BIN/ringcast" --dev --port "$HTTP_PORT" --udp-port "$UDP_PORT" --config-body "$SFU_CONFIG" >>"$commands"
+echo '&' >>"$commands"
+"$BIN/ringcast" --dev --port "$HTTP_PORT" --udp-port "$UDP_PORT" --config-body "$SFU_CONFIG" \
+    >"$work/ringcast.log" 2>&1 &
+SFU_PID=$!
+printf '%q ' "$BIN/ringcast-relay" serve --port "$RELAY_PORT" --workers "$WORKERS" >>"$commands"
+echo '&' >>"$commands"
+"$BIN/ringcast-relay" serve --port "$RELAY_PORT" --workers "$WORKERS" >"$work/relay.log" 2>&1 &
+RELAY_PID=$!
+
+for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null && grep -q '^ringcast-relay pid' "$work/relay.log"; then
+        break
+    fi
+    sleep 0.1
+done
+kill -0 "$SFU_PID" || { cat "$work/ringcast.log" >&2; exit 1; }
+kill -0 "$RELAY_PID" || { cat "$work/relay.log" >&2; exit 1; }
+relay_banner=$(head -1 "$work/relay.log")
+
+i=0
+for p in $PROFILES; do
+    IFS=: read -r name pubs subs <<<"$p"
+    i=$((i + 1))
+    echo "== $name: $pubs publisher(s) -> $subs subscribers" >&2
+    # Exit code 2 means loss or failed participants: still a result.
+    run_logged timeout 150 "$BIN/ringcast-load" --url "ws://127.0.0.1:$HTTP_PORT" \
+        --room "profile-$i" --audio-publishers "$pubs" --subscribers "$subs" \
+        --duration "$DURATION" --join-rate 200 --idle-sample 2s \
+        --server-pid "$SFU_PID" --json >"$work/sfu-$i.json" 2>"$work/sfu-$i.err" || true
+    run_logged timeout 60 "$BIN/ringcast-relay" load --relay "127.0.0.1:$RELAY_PORT" \
+        --publishers "$pubs" --subscribers "$subs" --duration "$DURATION" \
+        --idle-sample 2s --server-pid "$RELAY_PID" --json \
+        >"$work/relay-$i.json" 2>"$work/relay-$i.err" || true
+    echo "$i $name $pubs $subs" >>"$work/index.txt"
+done
+
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+mkdir -p "$(dirname "$OUT")"
+
+python3 - "$work" "$OUT" <<PY
+import json, os, sys
+work, out = sys.argv[1], sys.argv[2]
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+def fmt(v, spec="{:.2f}"):
+    return "-" if v is None else spec.format(v)
+
+def lat(s):
+    if not s or s.get("latency_p50_us") is None:
+        return "-"
+    return "{:.1f} / {:.1f}".format(s["latency_p50_us"] / 1000, (s.get("latency_p99_us") or 0) / 1000)
+
+def cpu(s):
+    """CPU µs per forwarded packet, net of the idle rate when it was sampled."""
+    if not s:
+        return None
+    v = s.get("server_cpu_us_per_packet_net")
+    return v if v is not None else s.get("server_cpu_us_per_packet")
+
+def pps(s):
+    if not s or not s.get("window_seconds"):
+        return None
+    return s["received"] / s["window_seconds"]
+
+rows, details, errors = [], [], []
+with open(os.path.join(work, "index.txt")) as f:
+    for line in f:
+        i, name, pubs, subs = line.split()
+        sfu = load(os.path.join(work, f"sfu-{i}.json"))
+        rel = load(os.path.join(work, f"relay-{i}.json"))
+        for who, s in (("ringcast-load", sfu), ("ringcast-relay load", rel)):
+            if s is None:
+                try:
+                    with open(os.path.join(work, f"{'sfu' if who == 'ringcast-load' else 'relay'}-{i}.err")) as e:
+                        tail = e.read().strip().splitlines()[-3:]
+                except OSError:
+                    tail = []
+                errors.append(f"- {name} {pubs}->{subs}, {who}: no result. " + " / ".join(tail))
+        c_sfu, c_rel = cpu(sfu), cpu(rel)
+        ratio = (c_sfu / c_rel) if (c_sfu is not None and c_rel) else None
+        rows.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            name, pubs, subs,
+            fmt(pps(sfu), "{:.0f}"),
+            fmt(sfu and sfu.get("loss_percent"), "{:.3f}"),
+            lat(sfu),
+            fmt(c_sfu),
+            fmt(rel and rel.get("loss_percent"), "{:.3f}"),
+            lat(rel),
+            fmt(c_rel),
+            fmt(ratio, "{:.1f}x"),
+        ))
+        for who, s in (("ringcast", sfu), ("relay", rel)):
+            if not s:
+                continue
+            details.append("| {} {}->{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                name, pubs, subs, who,
+                s.get("sent"), s.get("expected"), s.get("received"), s.get("duplicates"),
+                fmt(s.get("latency_max_us") and s["latency_max_us"] / 1000, "{:.1f}"),
+                fmt(s.get("server_cpu_seconds"), "{:.2f}"),
+                fmt(s.get("server_cpu_us_per_packet")),
+                fmt(s.get("server_idle_cpu_per_second"), "{:.3f}"),
+                fmt(s.get("generator_cpu_seconds"), "{:.2f}"),
+            ))
+
+with open(os.path.join(work, "commands.txt")) as f:
+    commands = f.read().rstrip()
+
+md = f"""# Packets per core: ringcast vs the raw relay baseline
+
+Written by \`benches/profiles.sh\` (do not edit by hand).
+
+- Run: ${started} to ${finished} UTC, commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- dataplane controlplane shared benches || echo ' (with uncommitted changes in the tree)')
+- Machine: $(nproc) cores, \`$(uname -r)\`; load average before ${load_before}, after ${load_after}; loopback only
+- Both servers: ${WORKERS} dataplane workers; ${relay_banner}
+- Each run: ${DURATION} measured window, one room, audio publishers sending a 100-byte
+  stamped payload every 20 ms; ringcast-load is a full LiveKit client (signaling, ICE,
+  DTLS, SRTP), ringcast-relay load sends the same pattern as plain UDP to the relay,
+  which copies each datagram unchanged to every subscriber.
+
+CPU µs/pkt = server CPU (utime+stime, all threads, /proc) over the window divided by
+the packets subscribers received, net of the idle CPU rate sampled for 2 s before the
+run. Ratio = ringcast CPU µs/pkt ÷ relay CPU µs/pkt: how many times what a bare
+fan-out on the same io_uring workers costs. Latency is one-way, send stamp to the
+load generator's receive, which shares the 2 cores with the servers.
+
+| Profile | Pub | Sub | Fwd pkt/s | Loss % | p50 / p99 ms | CPU µs/pkt | Relay loss % | Relay p50 / p99 ms | Relay CPU µs/pkt | Ratio |
+|---|---|---|---|---|---|---|---|---|---|---|
+""" + "\n".join(rows) + """
+
+## Details
+
+| Run | Server | Sent | Expected | Received | Dup | Max ms | CPU s | CPU µs/pkt (gross) | Idle CPU s/s | Generator CPU s |
+|---|---|---|---|---|---|---|---|---|---|---|
+""" + "\n".join(details) + "\n"
+if errors:
+    md += "\n## Runs without a result\n\n" + "\n".join(errors) + "\n"
+md += "\n## Commands\n\n\`\`\`sh\n" + commands + "\n\`\`\`\n"
+with open(out, "w") as f:
+    f.write(md)
+print(md)
+PY
