@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ringcast_dataplane::dtls::{DtlsCertificate, DtlsEvent, DtlsSession};
-use ringcast_dataplane::forward::{CrossPacket, CROSS_RING_SLOTS, NACK_MAX_TRIES};
+use ringcast_dataplane::forward::{CrossPacket, CROSS_RING_SLOTS, MAX_RESENDS, NACK_MAX_TRIES};
 use ringcast_dataplane::rtcp::{self, Feedback};
 use ringcast_dataplane::rtp::RtpHeader;
 use ringcast_dataplane::runtime::{DatagramOut, WorkerCore};
@@ -470,4 +470,63 @@ fn a_publisher_packet_never_repaired_is_given_up_after_bounded_nacks() {
     assert_eq!(c.nack_given_up, 1);
     assert_eq!(c.nack_repaired, 0);
     assert_eq!(plis, 0, "giving up asks for no keyframe");
+}
+
+/// Two subscribers behind one lossy link lose the same packet: each gets
+/// its own [`MAX_RESENDS`] resends, not one budget shared by both.
+#[test]
+fn each_subscriber_gets_its_own_resends_of_a_packet() {
+    const SUB2: TransportId = TransportId(3);
+    const OUT2: u32 = 0xAAAA_0002;
+    let t0 = Instant::now();
+    let server = DtlsCertificate::generate().unwrap();
+    let mut ws = workers(&server, 1);
+    let w = &mut ws[0];
+    let mut out = Out::default();
+    let (mut publisher, pub_cert) = Peer::new(t0, &server, 40000, "pubA");
+    let (mut subscriber, sub_cert) = Peer::new(t0, &server, 40001, "subB");
+    let (mut second, cert2) = Peer::new(t0, &server, 40002, "subC");
+    w.command(t0, publisher.add_command(PUB, &pub_cert), &mut out);
+    w.command(t0, subscriber.add_command(SUB, &sub_cert), &mut out);
+    w.command(t0, second.add_command(SUB2, &cert2), &mut out);
+    publisher.connect(t0, w);
+    subscriber.connect(t0, w);
+    second.connect(t0, w);
+    subscribe_video(t0, w, &mut publisher);
+    let Command::AddDownTrack { mut spec } =
+        spec(VIDEO_SSRC, 96, OUT2, 96, MediaKind::Video, CodecId::Vp8)
+    else {
+        unreachable!()
+    };
+    spec.sink = SUB2;
+    w.command(t0, Command::AddDownTrack { spec }, &mut out);
+    for seq in 400..404u16 {
+        publisher.send_rtp(t0, w, &frame(seq, seq == 400), &mut out);
+    }
+    let (got1, _) = subscriber.take(&mut out);
+    let (got2, _) = second.take(&mut out);
+    assert_eq!((got1.len(), got2.len()), (4, 4));
+    subscriber.rx.as_mut().unwrap().set_replay_protection(false);
+    second.rx.as_mut().unwrap().set_replay_protection(false);
+    let lost1 = RtpHeader::parse(&got1[2]).unwrap().sequence;
+    let lost2 = RtpHeader::parse(&got2[2]).unwrap().sequence;
+    let mut resent = [0usize; 2];
+    for _ in 0..5 {
+        for (k, (peer, ssrc, seq)) in [
+            (&mut subscriber, OUT_VIDEO_SSRC, lost1),
+            (&mut second, OUT2, lost2),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut nack = [0u8; 64];
+            let n = rtcp::write_nack(&mut nack, 0x5555, ssrc, &[(seq, 0)]);
+            peer.send_rtcp(t0, w, &nack[..n], &mut out);
+            let (again, _) = peer.take(&mut out);
+            resent[k] += again.len();
+        }
+    }
+    let max = usize::from(MAX_RESENDS);
+    assert_eq!(resent, [max, max], "each subscriber's own resend budget");
+    assert_eq!(w.core.forward_counters().nack_miss, 4);
 }

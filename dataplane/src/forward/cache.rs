@@ -7,15 +7,15 @@ pub const MAX_PACKET: usize = 1500;
 /// Packets kept per source: about 1.5 s of 720p video at 2.5 Mbit/s, more
 /// than a NACK round trip on any path worth repairing.
 pub const CACHE_SLOTS: usize = 512;
-/// Times one packet is resent at most (a subscriber NACKing the same packet
-/// again and again gets nothing more).
+/// Times one packet is resent to one subscriber at most (a subscriber
+/// NACKing the same packet again and again gets nothing more); counted per
+/// down-track, so subscribers behind one lossy link each get theirs.
 pub const MAX_RESENDS: u8 = 3;
 
 #[derive(Clone, Copy)]
 struct Slot {
     seq: u16,
     len: u16,
-    resends: u8,
     valid: bool,
     data: [u8; MAX_PACKET],
 }
@@ -36,7 +36,6 @@ impl PacketCache {
         let empty = Slot {
             seq: 0,
             len: 0,
-            resends: 0,
             valid: false,
             data: [0; MAX_PACKET],
         };
@@ -53,19 +52,16 @@ impl PacketCache {
         let s = &mut self.slots[usize::from(seq) % CACHE_SLOTS];
         s.seq = seq;
         s.len = pkt.len() as u16;
-        s.resends = 0;
         s.valid = true;
         s.data[..pkt.len()].copy_from_slice(pkt);
     }
 
-    /// The packet `seq` if still kept and not resent [`MAX_RESENDS`] times
-    /// yet; counts this resend.
-    pub fn take_for_resend(&mut self, seq: u16) -> Option<&[u8]> {
-        let s = &mut self.slots[usize::from(seq) % CACHE_SLOTS];
-        if !s.valid || s.seq != seq || s.resends >= MAX_RESENDS {
+    /// The packet `seq` if still kept.
+    pub fn get(&self, seq: u16) -> Option<&[u8]> {
+        let s = &self.slots[usize::from(seq) % CACHE_SLOTS];
+        if !s.valid || s.seq != seq {
             return None;
         }
-        s.resends += 1;
         s.data.get(..usize::from(s.len))
     }
 }

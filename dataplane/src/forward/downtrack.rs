@@ -6,7 +6,11 @@ use std::time::Instant;
 
 use ringcast_shared::records::{CodecId, DownTrackSpec, MediaKind, TransportId};
 
+use super::cache::MAX_RESENDS;
 use crate::rtp::RtpHeader;
+
+/// Recent resends remembered per down-track (by outgoing sequence number).
+const RESEND_SLOTS: usize = 64;
 
 /// What to do with one source packet for one down-track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +50,8 @@ pub struct DownTrack {
     pub bytes: u64,
     /// Where a removed down-track with the same sink and SSRC stopped.
     resume: Option<(u16, u32, Option<Instant>)>,
+    /// (outgoing sequence number, times resent) of recent resends.
+    resends: [(u16, u8); RESEND_SLOTS],
 }
 
 /// `a` is newer than `b` in 16-bit sequence space (RFC 3550 A.1).
@@ -75,6 +81,7 @@ impl DownTrack {
             packets: 0,
             bytes: 0,
             resume: None,
+            resends: [(0, 0); RESEND_SLOTS],
         }
     }
 
@@ -176,6 +183,20 @@ impl DownTrack {
     /// reports), once started.
     pub fn map_timestamp(&self, source_ts: u32) -> Option<u32> {
         self.started.then(|| source_ts.wrapping_add(self.ts_offset))
+    }
+
+    /// Counts one resend of `out_seq` to this subscriber; false once it was
+    /// resent [`MAX_RESENDS`] times (nothing is counted then).
+    pub fn allow_resend(&mut self, out_seq: u16) -> bool {
+        let slot = &mut self.resends[usize::from(out_seq) % RESEND_SLOTS];
+        if slot.0 != out_seq {
+            *slot = (out_seq, 0);
+        }
+        if slot.1 >= MAX_RESENDS {
+            return false;
+        }
+        slot.1 += 1;
+        true
     }
 
     /// The source sequence number and timestamp offset behind an outgoing

@@ -646,7 +646,8 @@ impl Forwarder {
         }
     }
 
-    /// Answers one NACKed outgoing sequence number from the source's cache.
+    /// Answers one NACKed outgoing sequence number from the source's cache,
+    /// at most [`MAX_RESENDS`] times per packet and subscriber.
     fn resend(
         &mut self,
         to: TransportId,
@@ -659,7 +660,7 @@ impl Forwarder {
             self.counters.nack_miss += 1;
             return;
         };
-        let Some(dt) = self.downtracks.get(i as usize).and_then(Option::as_ref) else {
+        let Some(dt) = self.downtracks.get_mut(i as usize).and_then(Option::as_mut) else {
             return;
         };
         let Some((in_seq, _, ts_offset)) = dt.source_seq(out_seq) else {
@@ -674,20 +675,30 @@ impl Forwarder {
         };
         let Some(pkt) = self
             .sources
-            .get_mut(&(dt.source, dt.source_ssrc))
-            .and_then(|s| s.cache.as_mut())
-            .and_then(|c| c.take_for_resend(in_seq))
+            .get(&(dt.source, dt.source_ssrc))
+            .and_then(|s| s.cache.as_ref())
+            .and_then(|c| c.get(in_seq))
         else {
             tracing::debug!(
                 transport = to.0,
                 ssrc,
                 out_seq,
                 in_seq,
-                "NACKed packet not in the cache (never received, or resent {MAX_RESENDS} times)"
+                "NACKed packet not in the cache (not received yet, or too old)"
             );
             self.counters.nack_miss += 1;
             return;
         };
+        if !dt.allow_resend(out_seq) {
+            tracing::debug!(
+                transport = to.0,
+                ssrc,
+                out_seq,
+                "NACKed packet already resent {MAX_RESENDS} times"
+            );
+            self.counters.nack_miss += 1;
+            return;
+        }
         let Ok(h) = RtpHeader::parse(pkt) else {
             return;
         };
