@@ -52,6 +52,8 @@ hash_of() { sha256sum | cut -d' ' -f1; }
 apt_packages=()
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium chromium-driver)
 command -v ip >/dev/null 2>&1 || apt_packages+=(iproute2)
+# nftables: test_media_loss.py drops packets with it where the kernel has no sch_netem.
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || apt_packages+=(nftables)
 python_bin="$(pick_python || true)"
 if [ -z "$python_bin" ]; then
   apt_packages+=(python3 python3-venv)
