@@ -85,11 +85,11 @@ for p in $PROFILES; do
     # Exit code 2 means loss or failed participants: still a result.
     run_logged timeout 150 "$BIN/ringcast-load" --url "ws://127.0.0.1:$HTTP_PORT" \
         --room "profile-$i" --audio-publishers "$pubs" --subscribers "$subs" \
-        --duration "$DURATION" --join-rate 200 --idle-sample 2s \
+        --duration "$DURATION" --join-rate 200 --idle-sample 3s \
         --server-pid "$SFU_PID" --json >"$work/sfu-$i.json" 2>"$work/sfu-$i.err" || true
     run_logged timeout 60 "$BIN/ringcast-relay" load --relay "127.0.0.1:$RELAY_PORT" \
         --publishers "$pubs" --subscribers "$subs" --duration "$DURATION" \
-        --idle-sample 2s --server-pid "$RELAY_PID" --json \
+        --idle-sample 3s --server-pid "$RELAY_PID" --json \
         >"$work/relay-$i.json" 2>"$work/relay-$i.err" || true
     echo "$i $name $pubs $subs" >>"$work/index.txt"
 done
@@ -184,11 +184,15 @@ Written by \`benches/profiles.sh\` (do not edit by hand).
   DTLS, SRTP), ringcast-relay load sends the same pattern as plain UDP to the relay,
   which copies each datagram unchanged to every subscriber.
 
-CPU µs/pkt = server CPU (utime+stime, all threads, /proc) over the window divided by
-the packets subscribers received, net of the idle CPU rate sampled for 2 s before the
-run. Ratio = ringcast CPU µs/pkt ÷ relay CPU µs/pkt: how many times what a bare
-fan-out on the same io_uring workers costs. Latency is one-way, send stamp to the
-load generator's receive, which shares the 2 cores with the servers.
+CPU µs/pkt = server CPU (all threads) over the window divided by the packets
+subscribers received, net of the idle CPU rate sampled for 3 s before the run.
+ringcast-load reads utime+stime from /proc/<pid>/stat (10 ms ticks); the relay's
+load side reads the threads' run time from /proc/<pid>/task/*/schedstat (ns),
+the same quantity at a finer grain (its idle rate is near zero: its workers
+wait up to 20 ms, ringcast's 1 ms). Ratio = ringcast CPU µs/pkt ÷ relay CPU µs/pkt:
+how many times what a bare fan-out on the same io_uring workers costs. Latency is
+one-way, send stamp to the load generator's receive, which shares the 2 cores
+with the servers (its own CPU is in the details).
 
 | Profile | Pub | Sub | Fwd pkt/s | Loss % | p50 / p99 ms | CPU µs/pkt | Relay loss % | Relay p50 / p99 ms | Relay CPU µs/pkt | Ratio |
 |---|---|---|---|---|---|---|---|---|---|---|

@@ -48,6 +48,11 @@ enum Command {
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1")]
         bind: IpAddr,
+        /// Longest idle wait of a worker, ms. The relay has no timers and no
+        /// cross-worker rings, so this only bounds how fast it sees a stop;
+        /// a long wait keeps its idle CPU (charged to no packet) near zero.
+        #[arg(long, default_value_t = 20)]
+        max_wait_ms: u64,
     },
     /// Feed a running relay the `ringcast-load` packet pattern and report.
     Load {
@@ -114,16 +119,15 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::Relaxed);
 }
 
-fn serve(port: u16, workers: usize, driver: Driver, bind: IpAddr) -> ExitCode {
+fn serve(port: u16, workers: usize, driver: Driver, bind: IpAddr, max_wait_ms: u64) -> ExitCode {
     let registry = relay::Registry::new();
-    let set = match spawn_workers(
-        workers.max(1),
-        &[bind],
-        port,
-        driver.into(),
-        DriverConfig::default(),
-        |_| relay::RelayHandler::new(registry.clone()),
-    ) {
+    let config = DriverConfig {
+        max_wait: Duration::from_millis(max_wait_ms.max(1)),
+        ..DriverConfig::default()
+    };
+    let set = match spawn_workers(workers.max(1), &[bind], port, driver.into(), config, |_| {
+        relay::RelayHandler::new(registry.clone())
+    }) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ringcast-relay: cannot start the workers: {e}");
@@ -183,7 +187,8 @@ fn main() -> ExitCode {
             workers,
             driver,
             bind,
-        } => serve(port, workers, driver, bind),
+            max_wait_ms,
+        } => serve(port, workers, driver, bind, max_wait_ms),
         Command::Load {
             relay,
             rooms,
