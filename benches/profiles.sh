@@ -20,6 +20,8 @@ BIN=${BIN:-target/release}
 WORKERS=${WORKERS:-2}
 DURATION=${DURATION:-10s}
 OUT=${OUT:-benches/results/latest.md}
+# Every run's JSON summary is kept here (the table is made from them).
+RAW_DIR=${RAW_DIR:-${OUT%.md}-raw}
 # Ports away from the defaults, so a dev server or a test run on this machine
 # is not disturbed and does not disturb us.
 HTTP_PORT=${HTTP_PORT:-17880}
@@ -42,6 +44,7 @@ cleanup() {
     [[ -n "$SFU_PID" ]] && kill "$SFU_PID" 2>/dev/null || true
     [[ -n "$RELAY_PID" ]] && kill "$RELAY_PID" 2>/dev/null || true
     wait 2>/dev/null || true
+    rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -96,7 +99,11 @@ done
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-mkdir -p "$(dirname "$OUT")"
+mkdir -p "$(dirname "$OUT")" "$RAW_DIR"
+while read -r i name pubs subs; do
+    cp "$work/sfu-$i.json" "$RAW_DIR/$name-$pubs-$subs-ringcast.json" 2>/dev/null || true
+    cp "$work/relay-$i.json" "$RAW_DIR/$name-$pubs-$subs-relay.json" 2>/dev/null || true
+done <"$work/index.txt"
 
 python3 - "$work" "$OUT" <<PY
 import json, os, sys
