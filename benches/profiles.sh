@@ -212,8 +212,78 @@ with the servers (its own CPU is in the details).
 """ + "\n".join(details) + "\n"
 if errors:
     md += "\n## Runs without a result\n\n" + "\n".join(errors) + "\n"
+md += "\n![CPU per packet and loss against subscribers](" + os.path.basename(out)[:-3] + ".svg)\n"
 md += "\n## Commands\n\n\`\`\`sh\n" + commands + "\n\`\`\`\n"
 with open(out, "w") as f:
     f.write(md)
 print(md)
+PY
+
+# A plot of CPU per packet and loss against subscribers, as SVG (no plotting
+# library needed), beside the table.
+python3 - "$RAW_DIR" "${OUT%.md}.svg" <<'PY'
+import json, math, os, sys
+raw, out = sys.argv[1], sys.argv[2]
+series = {}  # (profile, server) -> [(subs, cpu, loss)]
+for f in sorted(os.listdir(raw)):
+    if not f.endswith(".json"):
+        continue
+    name, pubs, subs, server = f[:-5].rsplit("-", 3)
+    try:
+        with open(os.path.join(raw, f)) as fh:
+            s = json.load(fh)
+    except (OSError, ValueError):
+        continue
+    cpu = s.get("server_cpu_us_per_packet_net")
+    if cpu is None:
+        cpu = s.get("server_cpu_us_per_packet")
+    series.setdefault((f"{name} {pubs} pub", server), []).append(
+        (int(subs), cpu, s.get("loss_percent")))
+if not series:
+    sys.exit(0)
+W, H, M = 460, 300, 50
+xs = [p[0] for v in series.values() for p in v]
+xmin, xmax = min(xs), max(xs)
+if xmin == xmax:
+    xmax = xmin * 10
+lx = lambda x: M + (math.log(x) - math.log(xmin)) / (math.log(xmax) - math.log(xmin)) * (W - 2 * M)
+colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+profiles = sorted({k[0] for k in series})
+svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * W}" height="{H + 60}" font-family="sans-serif" font-size="11">',
+       f'<rect width="{2 * W}" height="{H + 60}" fill="white"/>']
+for panel, (idx, title) in enumerate([(1, "server CPU µs per forwarded packet"), (2, "loss %")]):
+    ox = panel * W
+    ys = [p[idx] for v in series.values() for p in v if p[idx] is not None]
+    ymax = max(ys + [0.01]) * 1.15
+    ly = lambda y: H - M + 10 - (y / ymax) * (H - 2 * M)
+    svg.append(f'<text x="{ox + W / 2}" y="18" text-anchor="middle" font-size="13">{title}</text>')
+    svg.append(f'<line x1="{ox + M}" y1="{ly(0)}" x2="{ox + W - M}" y2="{ly(0)}" stroke="black"/>')
+    svg.append(f'<line x1="{ox + M}" y1="{ly(0)}" x2="{ox + M}" y2="{ly(ymax)}" stroke="black"/>')
+    for t in sorted(set(xs)):
+        svg.append(f'<text x="{ox + lx(t)}" y="{ly(0) + 14}" text-anchor="middle">{t}</text>')
+    svg.append(f'<text x="{ox + W / 2}" y="{ly(0) + 30}" text-anchor="middle">subscribers (log scale)</text>')
+    for k in range(5):
+        y = ymax * k / 4
+        svg.append(f'<text x="{ox + M - 4}" y="{ly(y) + 4}" text-anchor="end">{y:.3g}</text>')
+        svg.append(f'<line x1="{ox + M}" y1="{ly(y)}" x2="{ox + W - M}" y2="{ly(y)}" stroke="#ddd"/>')
+    for (prof, server), pts in sorted(series.items()):
+        pts = sorted(p for p in pts if p[idx] is not None)
+        if not pts:
+            continue
+        c = colors[profiles.index(prof) % len(colors)]
+        dash = ' stroke-dasharray="5,4"' if server == "relay" else ""
+        path = " ".join(f"{ox + lx(p[0]):.1f},{ly(p[idx]):.1f}" for p in pts)
+        svg.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"{dash}/>')
+        for p in pts:
+            svg.append(f'<circle cx="{ox + lx(p[0])}" cy="{ly(p[idx])}" r="3" fill="{c}"/>')
+ly0 = H + 20
+for n, (prof, server) in enumerate(sorted(series)):
+    c = colors[profiles.index(prof) % len(colors)]
+    dash = ' stroke-dasharray="5,4"' if server == "relay" else ""
+    x = M + n * 210
+    svg.append(f'<line x1="{x}" y1="{ly0}" x2="{x + 30}" y2="{ly0}" stroke="{c}" stroke-width="2"{dash}/>')
+    svg.append(f'<text x="{x + 36}" y="{ly0 + 4}">{prof}, {server}</text>')
+svg.append("</svg>")
+with open(out, "w") as fh:
+    fh.write("\n".join(svg) + "\n")
 PY
