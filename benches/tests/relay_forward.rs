@@ -226,3 +226,47 @@ fn relay_load_measures_a_clean_run_as_lossless() {
         set.join().expect("clean stop");
     }
 }
+
+#[test]
+fn relay_load_cpu_seconds_count_every_thread_finely() {
+    let pid = std::process::id();
+    let (before, source) = load::cpu_seconds(pid).expect("own cpu time");
+    assert_eq!(
+        source, "schedstat",
+        "this kernel exposes per-thread run time"
+    );
+    // 60 ms of CPU on another thread of this process (its own CPU clock,
+    // so a busy machine only makes it take longer).
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let mut x = 0u64;
+        while thread_cpu() < Duration::from_millis(60) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let _ = done_tx.send(());
+        // Stays alive until measured: an exited thread leaves task/.
+        std::thread::sleep(Duration::from_millis(300));
+    });
+    done_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("spin done");
+    let (after, _) = load::cpu_seconds(pid).expect("own cpu time");
+    let used = after - before;
+    println!("{source}: {used:.4} s");
+    assert!(
+        used >= 0.05,
+        "{source}: the other thread's 60 ms counted: {used}"
+    );
+    worker.join().expect("spinner");
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid, writable timespec; the clock always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
