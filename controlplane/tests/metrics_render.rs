@@ -36,6 +36,8 @@ fn two_workers() -> Snapshot {
                     (WorkerStat::StunUnknownUfrag, 1),
                     (WorkerStat::SendQueueDrops, 6),
                     (WorkerStat::EventsDropped, 1),
+                    (WorkerStat::NackRepaired, 7),
+                    (WorkerStat::NackGivenUp, 1),
                 ],
                 RingStats {
                     capacity: 8,
@@ -52,6 +54,7 @@ fn two_workers() -> Snapshot {
                     (WorkerStat::StunUnknownUfrag, 2),
                     (WorkerStat::UnboundDropped, 9),
                     (WorkerStat::EventsDropped, 2),
+                    (WorkerStat::NackRepaired, 3),
                 ],
                 RingStats {
                     capacity: 8,
@@ -119,6 +122,19 @@ fn livekit_packet_totals_sum_every_worker() {
     assert_eq!(
         s[&format!("livekit_packet_bytes{}", labels("incoming"))],
         1500
+    );
+}
+
+#[test]
+fn publisher_nack_outcomes_sum_every_worker() {
+    let s = samples(&render(&two_workers()));
+    assert_eq!(
+        s[r#"ringcast_publisher_nack_outcomes_total{outcome="repaired"}"#],
+        10
+    );
+    assert_eq!(
+        s[r#"ringcast_publisher_nack_outcomes_total{outcome="given_up"}"#],
+        1
     );
 }
 

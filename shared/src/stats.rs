@@ -83,11 +83,15 @@ pub enum WorkerStat {
     TurnHist5 = 39,
     TurnHist6 = 40,
     TurnHist7 = 41,
+    /// Publisher losses we NACKed that arrived afterwards (RTX or resent on
+    /// the media SSRC), and those given up after the bounded retries.
+    NackRepaired = 42,
+    NackGivenUp = 43,
 }
 
 impl WorkerStat {
     /// Every defined stat, in slot order.
-    pub const ALL: [WorkerStat; 42] = [
+    pub const ALL: [WorkerStat; 44] = [
         WorkerStat::PacketsIn,
         WorkerStat::BytesIn,
         WorkerStat::PacketsOut,
@@ -130,6 +134,8 @@ impl WorkerStat {
         WorkerStat::TurnHist5,
         WorkerStat::TurnHist6,
         WorkerStat::TurnHist7,
+        WorkerStat::NackRepaired,
+        WorkerStat::NackGivenUp,
     ];
 
     /// The slot this stat lives in.
@@ -182,6 +188,8 @@ impl WorkerStat {
             WorkerStat::TurnHist5 => "turn_hist_5",
             WorkerStat::TurnHist6 => "turn_hist_6",
             WorkerStat::TurnHist7 => "turn_hist_7",
+            WorkerStat::NackRepaired => "nack_repaired",
+            WorkerStat::NackGivenUp => "nack_given_up",
         }
     }
 }

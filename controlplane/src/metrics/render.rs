@@ -213,6 +213,20 @@ pub fn render(s: &Snapshot) -> String {
         "NACKed packets no longer in the cache (or resent too often).",
     )
     .sample(&[], sum(&s.workers, WorkerStat::NackMiss));
+    let mut f = Family::start(
+        &mut out,
+        "ringcast_publisher_nack_outcomes_total",
+        "counter",
+        "Publisher losses we NACKed: repaired (arrived after the NACK, RTX or resent) or given up after the bounded retries.",
+    );
+    f.sample(
+        &[("outcome", "repaired")],
+        sum(&s.workers, WorkerStat::NackRepaired),
+    );
+    f.sample(
+        &[("outcome", "given_up")],
+        sum(&s.workers, WorkerStat::NackGivenUp),
+    );
     Family::start(
         &mut out,
         "ringcast_rtx_received_total",

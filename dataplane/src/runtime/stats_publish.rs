@@ -93,6 +93,8 @@ impl StatsPublisher {
         b.set(WorkerStat::Retransmits, f.retransmits);
         b.set(WorkerStat::NackIn, f.nack_in);
         b.set(WorkerStat::NackMiss, f.nack_miss);
+        b.set(WorkerStat::NackRepaired, f.nack_repaired);
+        b.set(WorkerStat::NackGivenUp, f.nack_given_up);
         b.set(WorkerStat::PliIn, f.pli_in);
         b.set(WorkerStat::PliOut, f.pli_out);
         b.set(WorkerStat::CrossOut, f.cross_out);

@@ -35,6 +35,7 @@ METRICS = {
     "packet_retransmit": ("livekit_packet_retransmit_total", ""),
     "rtx_received": ("ringcast_rtx_received_total", ""),
     "nack_miss": ("ringcast_nack_miss_total", ""),
+    "nack_repaired": ("ringcast_publisher_nack_outcomes_total", 'outcome="repaired"'),
     "pli_incoming": ("livekit_pli_total", 'direction="incoming"'),
     "pli_outgoing": ("livekit_pli_total", 'direction="outgoing"'),
 }

@@ -205,3 +205,5 @@ def test_video_keeps_decoding_under_5pct_loss_repaired_by_nacks(lossy_ns, reques
     # resending on the media SSRC (its own retransmittedPacketsSent).
     assert m["nack_outgoing"] > 0 and pub.get("nack_count", 0) > 0, summary
     assert m["rtx_received"] > 0 or pub.get("retransmitted_packets_sent", 0) > 0, summary
+    # ...and the server saw the repairs of what it NACKed arrive.
+    assert m["nack_repaired"] > 0, summary
