@@ -11,13 +11,24 @@
 mod report_blocks;
 mod upstream;
 
-pub use report_blocks::{for_each_report_block, ReportBlock};
+pub use report_blocks::{for_each_report_block, for_each_sender_report, ReportBlock};
 pub use upstream::UpstreamStream;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ringcast_shared::records::{Event, TransportId, LINK_QUALITY_WINDOW_MS};
+
+use crate::rtcp;
+
+/// What [`LinkQualities::on_tick`] produces.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum QualityOutput {
+    /// For the control plane.
+    Event(Event),
+    /// A receiver report to send (protected) on transport `.0`.
+    Report(TransportId, rtcp::ReportBlock),
+}
 
 /// Publisher streams (SSRCs) followed per transport: three simulcast layers,
 /// audio and a few spare; more are ignored (the scoring needs a sample, not
@@ -91,7 +102,20 @@ impl LinkQualities {
     /// A decrypted RTCP compound packet from transport `id`: its report
     /// blocks about our streams. `clock_rate` gives the RTP clock of the
     /// stream a block is about (0 if not ours), to turn jitter into time.
-    pub fn on_rtcp(&mut self, id: TransportId, pkt: &[u8], clock_rate: impl Fn(u32) -> u32) {
+    pub fn on_rtcp(
+        &mut self,
+        now: Instant,
+        id: TransportId,
+        pkt: &[u8],
+        clock_rate: impl Fn(u32) -> u32,
+    ) {
+        if let Some(link) = self.links.get_mut(&id) {
+            for_each_sender_report(pkt, |ssrc, middle| {
+                if let Some(s) = link.streams.iter_mut().flatten().find(|s| s.ssrc() == ssrc) {
+                    s.on_sender_report(middle, now);
+                }
+            });
+        }
         let mut worst_loss = 0u8;
         let mut worst_jitter_ms = 0u16;
         let mut n = 0u16;
@@ -121,9 +145,11 @@ impl LinkQualities {
     }
 
     /// Once per loop turn: every [`WINDOW`], one `LinkQuality` per transport
-    /// that had media, and the window starts over. Transports silent for a
-    /// whole window are dropped (re-learned when media comes back).
-    pub fn on_tick(&mut self, now: Instant, mut emit: impl FnMut(Event)) {
+    /// that had media and one receiver report per stream it sent us (so the
+    /// publisher learns its loss and round trip), and the window starts
+    /// over. Transports silent for a whole window are dropped (re-learned
+    /// when media comes back).
+    pub fn on_tick(&mut self, now: Instant, mut out: impl FnMut(QualityOutput)) {
         let due = *self.next_flush.get_or_insert(now + WINDOW);
         if now < due {
             return;
@@ -138,15 +164,19 @@ impl LinkQualities {
                 let (e, l) = s.take_window();
                 expected = expected.saturating_add(e);
                 lost = lost.saturating_add(l);
+                if e == 0 {
+                    continue;
+                }
+                out(QualityOutput::Report(*id, s.report_block(now, e, l)));
             }
-            emit(Event::LinkQuality {
+            out(QualityOutput::Event(Event::LinkQuality {
                 id: *id,
                 up_expected: expected,
                 up_lost: lost,
                 down_loss: link.down_loss,
                 down_jitter_ms: link.down_jitter_ms,
                 down_reports: link.down_reports,
-            });
+            }));
             link.active = false;
             link.down_loss = 0;
             link.down_jitter_ms = 0;
@@ -165,7 +195,18 @@ mod tests {
         let t0 = Instant::now();
         let mut q = LinkQualities::new();
         let mut events = Vec::new();
-        q.on_tick(t0, |e| events.push(e));
+        let mut reports = Vec::new();
+        let mut tick =
+            |q: &mut LinkQualities,
+             at: Instant,
+             events: &mut Vec<Event>,
+             reports: &mut Vec<(TransportId, rtcp::ReportBlock)>| {
+                q.on_tick(at, |o| match o {
+                    QualityOutput::Event(e) => events.push(e),
+                    QualityOutput::Report(id, b) => reports.push((id, b)),
+                })
+            };
+        tick(&mut q, t0, &mut events, &mut reports);
         for seq in (0u16..100).filter(|s| s % 10 != 3) {
             q.on_rtp(TransportId(1), 42, seq);
         }
@@ -173,13 +214,25 @@ mod tests {
         let mut rr = vec![0x81, 201, 0, 7, 0, 0, 0, 5, 0, 0, 0, 9, 26, 0, 0, 0];
         rr.extend_from_slice(&[0, 0, 0, 0, 0, 0, 1, 149, 0, 0, 0, 0, 0, 0, 0, 0]);
         q.on_rtcp(
+            t0,
             TransportId(2),
             &rr,
             |ssrc| if ssrc == 9 { 90_000 } else { 0 },
         );
-        q.on_tick(t0 + WINDOW / 2, |e| events.push(e));
+        tick(&mut q, t0 + WINDOW / 2, &mut events, &mut reports);
         assert!(events.is_empty(), "nothing before the window ends");
-        q.on_tick(t0 + WINDOW, |e| events.push(e));
+        tick(&mut q, t0 + WINDOW, &mut events, &mut reports);
+        assert_eq!(
+            reports.len(),
+            1,
+            "one receiver report, for the stream transport 1 sent"
+        );
+        let (rid, b) = reports[0];
+        assert_eq!(
+            (rid, b.ssrc, b.cumulative_lost, b.highest_seq),
+            (TransportId(1), 42, 10, 99)
+        );
+        assert_eq!(b.fraction_lost, 25); // 10 of 100
         events.sort_by_key(|e| match e {
             Event::LinkQuality { id, .. } => id.0,
             _ => u64::MAX,
@@ -206,7 +259,7 @@ mod tests {
             ]
         );
         events.clear();
-        q.on_tick(t0 + WINDOW * 2, |e| events.push(e));
+        tick(&mut q, t0 + WINDOW * 2, &mut events, &mut reports);
         assert!(events.is_empty(), "silent transports report nothing");
         assert!(q.links.is_empty());
     }

@@ -48,6 +48,28 @@ pub fn for_each_report_block(buf: &[u8], mut f: impl FnMut(ReportBlock)) {
     }
 }
 
+/// Calls `f(ssrc, ntp_middle)` for each sender report in the compound
+/// packet `buf`: the middle 32 bits of its NTP timestamp are what a
+/// receiver report echoes as LSR.
+pub fn for_each_sender_report(buf: &[u8], mut f: impl FnMut(u32, u32)) {
+    let mut rest = buf;
+    while rest.len() >= 8 {
+        let pt = rest[1];
+        let words = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+        let len = (words + 1) * 4;
+        let Some(pkt) = rest.get(..len) else { return };
+        rest = &rest[len..];
+        if pt != PT_SR {
+            continue;
+        }
+        if let Some(b) = pkt.get(4..16) {
+            let ssrc = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            let middle = u32::from_be_bytes([b[6], b[7], b[8], b[9]]);
+            f(ssrc, middle);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +98,19 @@ mod tests {
         let mut seen = Vec::new();
         for_each_report_block(&pkt, |b| seen.push((b.ssrc, b.fraction_lost, b.jitter)));
         assert_eq!(seen, vec![(5, 26, 480), (6, 0, 9000), (7, 255, 1)]);
+    }
+
+    #[test]
+    fn sender_reports_give_their_ssrc_and_ntp_middle() {
+        let mut sr = vec![0x80, PT_SR, 0, 6];
+        sr.extend_from_slice(&77u32.to_be_bytes());
+        sr.extend_from_slice(&[0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]);
+        sr.extend_from_slice(&[0; 12]);
+        let mut pkt = rr(&[(5, 1, 1)]);
+        pkt.extend(sr);
+        let mut seen = Vec::new();
+        for_each_sender_report(&pkt, |ssrc, mid| seen.push((ssrc, mid)));
+        assert_eq!(seen, vec![(77, 0x3344_5566)]);
     }
 
     #[test]

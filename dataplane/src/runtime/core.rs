@@ -9,7 +9,11 @@ use ringcast_shared::ring::{Consumer, Producer};
 use crate::demux::PacketKind;
 use crate::dtls::DtlsCertificate;
 use crate::forward::{CrossKind, CrossPacket, ForwardCounters, Forwarder};
-use crate::quality::LinkQualities;
+use crate::quality::{LinkQualities, QualityOutput};
+
+/// The SSRC our own RTCP (receiver reports) is sent from, as the
+/// forwarder's NACKs and PLIs.
+const SERVER_RTCP_SSRC: u32 = 1;
 use crate::transport::{TransportCounters, TransportSet, TransportSink};
 use ringcast_shared::records::MediaKind;
 
@@ -248,7 +252,7 @@ impl WorkerCore {
         let plain = &data[..len.min(data.len())];
         if rtcp {
             let forwarder = &self.forwarder;
-            self.quality.on_rtcp(id, plain, |ssrc| {
+            self.quality.on_rtcp(now, id, plain, |ssrc| {
                 match forwarder.downtrack(id, ssrc).map(|d| d.kind) {
                     Some(MediaKind::Audio) => 48_000,
                     Some(MediaKind::Video) => 90_000,
@@ -301,7 +305,22 @@ impl WorkerCore {
         }
         self.forwarder
             .on_tick(now, &mut self.transports, &mut sink, &mut self.deferred);
-        self.quality.on_tick(now, |ev| sink.event(ev));
+        let transports = &mut self.transports;
+        self.quality.on_tick(now, |o| match o {
+            QualityOutput::Event(ev) => sink.event(ev),
+            QualityOutput::Report(id, block) => {
+                // The publisher learns its loss and, from LSR/DLSR, the
+                // round trip. 32 bytes of report plus the SRTCP trailer.
+                let Some(t) = transports.get_mut(id).filter(|t| t.media_ready()) else {
+                    return;
+                };
+                let mut buf = [0u8; 96];
+                let n = crate::rtcp::write_receiver_report(&mut buf, SERVER_RTCP_SSRC, &block);
+                if let Some((to, len)) = t.protect_rtcp(&mut buf, n) {
+                    sink.send(to, &buf[..len]);
+                }
+            }
+        });
         self.transports.handle_timeouts(now, &mut sink);
         let mut deferred = std::mem::take(&mut self.deferred);
         for rec in deferred.drain(..) {
