@@ -196,7 +196,7 @@ mod tests {
         let mut q = LinkQualities::new();
         let mut events = Vec::new();
         let mut reports = Vec::new();
-        let mut tick =
+        let tick =
             |q: &mut LinkQualities,
              at: Instant,
              events: &mut Vec<Event>,
