@@ -196,16 +196,15 @@ mod tests {
         let mut q = LinkQualities::new();
         let mut events = Vec::new();
         let mut reports = Vec::new();
-        let tick =
-            |q: &mut LinkQualities,
-             at: Instant,
-             events: &mut Vec<Event>,
-             reports: &mut Vec<(TransportId, rtcp::ReportBlock)>| {
-                q.on_tick(at, |o| match o {
-                    QualityOutput::Event(e) => events.push(e),
-                    QualityOutput::Report(id, b) => reports.push((id, b)),
-                })
-            };
+        let tick = |q: &mut LinkQualities,
+                    at: Instant,
+                    events: &mut Vec<Event>,
+                    reports: &mut Vec<(TransportId, rtcp::ReportBlock)>| {
+            q.on_tick(at, |o| match o {
+                QualityOutput::Event(e) => events.push(e),
+                QualityOutput::Report(id, b) => reports.push((id, b)),
+            })
+        };
         tick(&mut q, t0, &mut events, &mut reports);
         for seq in (0u16..100).filter(|s| s % 10 != 3) {
             q.on_rtp(TransportId(1), 42, seq);
