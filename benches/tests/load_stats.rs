@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ringcast_benches::load::args::parse_duration;
-use ringcast_benches::load::cpu::{parse_stat_ticks, process_cpu_seconds};
+use ringcast_benches::load::cpu::{
+    parse_stat_ticks, parse_vm_rss_kib, process_cpu_seconds, process_rss_kib,
+};
 use ringcast_benches::load::participant::{Outcome, Role, Spec};
 use ringcast_benches::load::payload::{stamp_of_rtp, write_rtp, Stamp, STAMP_LEN};
 use ringcast_benches::load::peer::PeerCounters;
@@ -76,6 +78,14 @@ fn proc_stat_is_read_past_a_command_name_with_spaces_and_parens() {
     assert_eq!(parse_stat_ticks("garbage"), None);
     let me = process_cpu_seconds(std::process::id()).unwrap();
     assert!(me >= 0.0);
+}
+
+#[test]
+fn proc_status_gives_resident_memory() {
+    let status = "Name:\tringcast\nVmPeak:\t  9000 kB\nVmRSS:\t  4321 kB\nThreads:\t4\n";
+    assert_eq!(parse_vm_rss_kib(status), Some(4321));
+    assert_eq!(parse_vm_rss_kib("Name:\tx\n"), None);
+    assert!(process_rss_kib(std::process::id()).unwrap() > 0);
 }
 
 fn outcome(role: Role, room: usize, sent_in_window: u64, stats: SubscriberStats) -> Outcome {

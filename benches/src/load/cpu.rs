@@ -43,6 +43,21 @@ pub fn process_cpu_seconds(pid: u32) -> io::Result<f64> {
     Ok(ticks as f64 / ticks_per_second() as f64)
 }
 
+/// Resident memory of the process `pid` in KiB (`VmRSS` of
+/// `/proc/<pid>/status`), to report memory per participant.
+pub fn process_rss_kib(pid: u32) -> io::Result<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    parse_vm_rss_kib(&text)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no VmRSS in /proc/<pid>/status"))
+}
+
+/// `VmRSS:   1234 kB` -> 1234.
+#[must_use]
+pub fn parse_vm_rss_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Raises the open-file soft limit to the hard limit: every simulated
 /// participant holds a UDP socket and a TCP connection, and the usual soft
 /// limit of 1024 stops a run at about 500 participants. Returns the limit

@@ -58,6 +58,11 @@ pub struct Summary {
     /// CPU seconds this load generator used over the window (to tell a
     /// saturated generator from a saturated server).
     pub generator_cpu_seconds: Option<f64>,
+    /// The server's resident memory before anyone joined and during the
+    /// window (KiB), and the growth per connected participant.
+    pub server_rss_before_kib: Option<u64>,
+    pub server_rss_window_kib: Option<u64>,
+    pub server_rss_kib_per_participant: Option<f64>,
     /// The first few participant errors.
     pub errors: Vec<String>,
 }
@@ -161,8 +166,21 @@ impl Summary {
             server_cpu_us_per_packet_net: cpu_seconds
                 .zip(idle)
                 .and_then(|(s, i)| per_packet((s - i * window_seconds).max(0.0))),
+            server_rss_before_kib: None,
+            server_rss_window_kib: None,
+            server_rss_kib_per_participant: None,
             errors,
         }
+    }
+
+    /// Fills the memory figures from the server's RSS before the joins and
+    /// during the window.
+    pub fn set_server_rss(&mut self, before_kib: u64, window_kib: u64) {
+        self.server_rss_before_kib = Some(before_kib);
+        self.server_rss_window_kib = Some(window_kib);
+        let n = self.publishers_connected + self.subscribers_connected;
+        self.server_rss_kib_per_participant =
+            (n > 0).then(|| window_kib.saturating_sub(before_kib) as f64 / n as f64);
     }
 
     /// The human-readable table.
@@ -213,6 +231,14 @@ impl Summary {
                 self.server_cpu_us_per_packet
                     .map_or("-".into(), |v| format!("{v:.2} µs")),
             ));
+            if let (Some(a), Some(b)) = (self.server_rss_before_kib, self.server_rss_window_kib) {
+                rows.push(("server rss before / window", format!("{a} / {b} KiB")));
+                rows.push((
+                    "  rss growth / participant",
+                    self.server_rss_kib_per_participant
+                        .map_or("-".into(), |v| format!("{v:.1} KiB")),
+                ));
+            }
             if let Some(idle) = self.server_idle_cpu_per_second {
                 rows.push(("server idle cpu", format!("{idle:.3} s/s")));
                 rows.push((

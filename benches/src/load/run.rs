@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::args::Args;
-use super::cpu::process_cpu_seconds;
+use super::cpu::{process_cpu_seconds, process_rss_kib};
 use super::participant::{self, Outcome, Role, Shared, Spec};
 use super::payload::monotonic_ns;
 use super::report::{ServerCpu, Summary};
@@ -73,6 +73,7 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
     }
     // The server's idle CPU rate, before anyone joins.
     let mut idle_cpu_per_second = None;
+    let rss_before = args.server_pid.and_then(|p| process_rss_kib(p).ok());
     if let Some(pid) = args.server_pid {
         let a = process_cpu_seconds(pid).map_err(|e| RunError::ServerPid(pid, e))?;
         if !args.idle_sample.is_zero() {
@@ -160,6 +161,7 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
     tokio::time::sleep(args.duration).await;
     shared.window.close(monotonic_ns());
     let (cpu1, gen1) = (cpu_at(args.server_pid), cpu_at(me));
+    let rss_window = args.server_pid.and_then(|p| process_rss_kib(p).ok());
     tokio::time::sleep(args.drain).await;
     let _ = stop_tx.send(true);
 
@@ -181,5 +183,8 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
     };
     let mut summary = Summary::from_outcomes(&outcomes, args.rooms, shared.window.seconds(), cpu);
     summary.generator_cpu_seconds = gen0.zip(gen1).map(|(a, b)| (b - a).max(0.0));
+    if let (Some(a), Some(b)) = (rss_before, rss_window) {
+        summary.set_server_rss(a, b);
+    }
     Ok(summary)
 }
