@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+
+/// Bytes of the signaling WebSocket's read buffer per connection.
+const SIGNAL_READ_BUFFER: usize = 8 * 1024;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -86,7 +89,11 @@ async fn serve(
         return (status, msg).into_response();
     }
     let max = state.config.limit.signal_message_size_limit as usize;
+    // tungstenite allocates its read buffer up front (128 KiB by default):
+    // with thousands of participants that alone was ~128 MiB. Signaling
+    // messages are small and larger ones are read in several chunks.
     ws.max_message_size(max)
+        .read_buffer_size(SIGNAL_READ_BUFFER)
         .on_upgrade(move |socket| session(state, socket, grant, params))
 }
 
