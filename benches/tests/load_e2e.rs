@@ -63,8 +63,6 @@ fn run_load(url: &str, room: &str, extra: &[&str]) -> ringcast_benches::load::re
         url,
         "--room",
         room,
-        "--duration",
-        "2s",
         "--drain",
         "500ms",
         "--server-pid",
@@ -72,6 +70,9 @@ fn run_load(url: &str, room: &str, extra: &[&str]) -> ringcast_benches::load::re
         "--idle-sample",
         "0s",
     ];
+    if !extra.contains(&"--duration") {
+        argv.extend_from_slice(&["--duration", "2s"]);
+    }
     argv.extend_from_slice(extra);
     let args = Args::parse_from(argv);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -86,21 +87,31 @@ fn every_packet_reaches_every_subscriber_once_and_in_order() {
     let http = start_server();
     let url = format!("ws://127.0.0.1:{http}");
 
+    // Issue #7's small load run: 1 publisher -> 50 subscribers, 10 s.
     let s = run_load(
         &url,
-        "one-to-three",
-        &["--audio-publishers", "1", "--subscribers", "3"],
+        "one-to-fifty",
+        &[
+            "--audio-publishers",
+            "1",
+            "--subscribers",
+            "50",
+            "--duration",
+            "10s",
+            "--join-rate",
+            "100",
+        ],
     );
     let table = s.table();
     assert_eq!(s.failed, 0, "{table}");
     assert_eq!(
         (s.publishers_connected, s.subscribers_connected),
-        (1, 3),
+        (1, 50),
         "{table}"
     );
-    // 50 packets a second for 2 s.
-    assert!((90..=110).contains(&s.sent), "{table}");
-    assert_eq!(s.expected, 3 * s.sent, "{table}");
+    // 50 packets a second for 10 s.
+    assert!((490..=510).contains(&s.sent), "{table}");
+    assert_eq!(s.expected, 50 * s.sent, "{table}");
     assert_eq!(s.received, s.expected, "{table}");
     assert_eq!((s.lost, s.duplicates, s.reordered), (0, 0, 0), "{table}");
     assert_eq!((s.srtp_errors, s.unstamped), (0, 0), "{table}");
