@@ -53,6 +53,8 @@ pub struct WorkerCore {
     deferred: Vec<CrossPacket>,
     /// Datagrams redirected to the worker that owns their transport.
     pub redirected: u64,
+    /// The earliest transport timer, from this turn's `handle_timeouts`.
+    next_timer: Option<Instant>,
 }
 
 /// Datagrams the core wants sent, collected during one call.
@@ -111,6 +113,7 @@ impl WorkerCore {
             data_down: None,
             deferred: Vec::with_capacity(256),
             redirected: 0,
+            next_timer: None,
         }
     }
 
@@ -321,7 +324,7 @@ impl WorkerCore {
                 }
             }
         });
-        self.transports.handle_timeouts(now, &mut sink);
+        self.next_timer = self.transports.handle_timeouts(now, &mut sink);
         let mut deferred = std::mem::take(&mut self.deferred);
         for rec in deferred.drain(..) {
             let addr = SocketAddr::from(rec.addr);
@@ -352,6 +355,6 @@ impl WorkerCore {
 
     /// When the next timer is due.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.transports.poll_timeout()
+        self.next_timer
     }
 }

@@ -350,12 +350,28 @@ impl TransportSet {
             .min()
     }
 
-    /// Runs every transport timer that is due.
-    pub fn handle_timeouts(&mut self, now: Instant, sink: &mut dyn TransportSink) {
+    /// Runs every transport timer that is due, and returns the earliest
+    /// timer left, so the worker's loop needs one scan of its transports
+    /// per turn, not two (the scans were ~8 % of a worker's CPU with 500
+    /// subscribers in a perf profile). Timers that datagrams set later in
+    /// the same turn are not in it; the drivers never sleep longer than
+    /// `DriverConfig::max_wait` (1 ms), which bounds how late they run.
+    pub fn handle_timeouts(
+        &mut self,
+        now: Instant,
+        sink: &mut dyn TransportSink,
+    ) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
         for t in self.slots.iter_mut().flatten() {
-            if t.poll_timeout().is_some_and(|at| now >= at) {
+            let mut at = t.poll_timeout();
+            if at.is_some_and(|at| now >= at) {
                 t.handle_timeout(now, sink);
+                at = t.poll_timeout();
+            }
+            if let Some(at) = at {
+                next = Some(next.map_or(at, |n| n.min(at)));
             }
         }
+        next
     }
 }
