@@ -39,6 +39,13 @@ for b in ringcast ringcast-load ringcast-relay; do
 done
 
 work=$(mktemp -d /tmp/ringcast-profiles.XXXXXX)
+# One version of every binary through the whole run, even if a build
+# replaces them meanwhile; the commands below name them by $BIN.
+BIN_SRC=$BIN
+mkdir -p "$work/bin"
+cp "$BIN_SRC/ringcast" "$BIN_SRC/ringcast-load" "$BIN_SRC/ringcast-relay" "$work/bin/"
+bin_built=$(stat -c %y "$BIN_SRC/ringcast" | cut -d. -f1)
+BIN=$work/bin
 SFU_PID="" RELAY_PID=""
 cleanup() {
     [[ -n "$SFU_PID" ]] && kill "$SFU_PID" 2>/dev/null || true
@@ -177,13 +184,14 @@ with open(os.path.join(work, "index.txt")) as f:
             ))
 
 with open(os.path.join(work, "commands.txt")) as f:
-    commands = f.read().rstrip()
+    commands = f.read().rstrip().replace(work + "/bin/", "${BIN_SRC}/")
 
 md = f"""# Packets per core: ringcast vs the raw relay baseline
 
 Written by \`benches/profiles.sh\` (do not edit by hand).
 
 - Run: ${started} to ${finished} UTC, commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- dataplane controlplane shared benches || echo ' (with uncommitted changes in the tree)')
+- Binaries: \`${BIN_SRC}\` (ringcast built ${bin_built} UTC), copied at start so one version serves the whole run
 - Machine: $(nproc) cores, \`$(uname -r)\`; load average before ${load_before}, after ${load_after}; loopback only
 - Both servers: ${WORKERS} dataplane workers; ${relay_banner}
 - Each run: ${DURATION} measured window, one room, audio publishers sending a 100-byte
@@ -199,7 +207,10 @@ the same quantity at a finer grain (its idle rate is near zero: its workers
 wait up to 20 ms, ringcast's 1 ms). Ratio = ringcast CPU µs/pkt ÷ relay CPU µs/pkt:
 how many times what a bare fan-out on the same io_uring workers costs. Latency is
 one-way, send stamp to the load generator's receive, which shares the 2 cores
-with the servers (its own CPU is in the details).
+with the servers (its own CPU is in the details). At the small profiles
+ringcast's figure is the least certain: at 2500 pkt/s over 10 s, one 10 ms tick
+is 0.4 µs/pkt and the idle rate it subtracts (about 0.05 s/s, sampled in ticks
+over 3 s) carries about ±1.3 µs/pkt; the gross figures are in the details.
 
 | Profile | Pub | Sub | Fwd pkt/s | Loss % | p50 / p99 ms | CPU µs/pkt | Relay loss % | Relay p50 / p99 ms | Relay CPU µs/pkt | Ratio |
 |---|---|---|---|---|---|---|---|---|---|---|
