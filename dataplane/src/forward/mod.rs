@@ -40,8 +40,6 @@ const CROSS_PER_TURN: usize = 1024;
 const SCRATCH: usize = MAX_PACKET + 64;
 /// Longest run of missing packets we NACK (longer is a stream restart).
 const MAX_NACK_GAP: u16 = 64;
-/// The SSRC our own RTCP (PLI/NACK to publishers) is sent from.
-const SERVER_RTCP_SSRC: u32 = 1;
 
 /// What the forwarder did and refused; every counter only grows.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -507,7 +505,12 @@ impl Forwarder {
         let polled = src.nacks.poll(now, &mut items);
         if polled.items > 0 {
             let mut buf = [0u8; 12 + 4 * NACK_ITEMS + 32];
-            let len = rtcp::write_nack(&mut buf, SERVER_RTCP_SSRC, h.ssrc, &items[..polled.items]);
+            let len = rtcp::write_nack(
+                &mut buf,
+                rtcp::SERVER_RTCP_SSRC,
+                h.ssrc,
+                &items[..polled.items],
+            );
             if let Some((to, len)) = t.protect_rtcp(&mut buf, len) {
                 sink.send(to, &buf[..len]);
                 self.counters.nack_out += u64::from(polled.asked);
@@ -573,6 +576,8 @@ impl Forwarder {
                     nr += 1;
                 }
             }
+            // Link quality reads these (`quality::LinkQualities`).
+            Feedback::ReceptionReport { .. } => {}
         });
         if r.is_err() {
             self.counters.rtcp_malformed += 1;
@@ -745,7 +750,7 @@ impl Forwarder {
         match transports.get_mut(source).filter(|t| t.media_ready()) {
             Some(t) => {
                 let mut buf = [0u8; 64];
-                let n = rtcp::write_pli(&mut buf, SERVER_RTCP_SSRC, ssrc);
+                let n = rtcp::write_pli(&mut buf, rtcp::SERVER_RTCP_SSRC, ssrc);
                 if let Some((to, len)) = t.protect_rtcp(&mut buf, n) {
                     sink.send(to, &buf[..len]);
                     self.counters.pli_out += 1;

@@ -476,7 +476,16 @@ pub fn write_binding_success(
         }
     }
 
-    // MESSAGE-INTEGRITY: the length field counts up to and including it.
+    seal(out, pos, key);
+    Ok(total)
+}
+
+/// Ends a message whose attributes fill `out[..pos]` and whose buffer is
+/// exactly `out.len()` bytes: MESSAGE-INTEGRITY over the message so far
+/// (the length field counting up to and including it), then FINGERPRINT
+/// over everything (the length field counting the whole message).
+fn seal(out: &mut [u8], pos: usize, key: &IntegrityKey) {
+    let total = out.len();
     let mi_len = (pos + MI_ATTR_LEN - HEADER_LEN) as u16;
     out[2..4].copy_from_slice(&mi_len.to_be_bytes());
     let mut header = [0u8; HEADER_LEN];
@@ -485,16 +494,13 @@ pub fn write_binding_success(
     out[pos..pos + 2].copy_from_slice(&ATTR_MESSAGE_INTEGRITY.to_be_bytes());
     out[pos + 2..pos + 4].copy_from_slice(&(MI_LEN as u16).to_be_bytes());
     out[pos + 4..pos + MI_ATTR_LEN].copy_from_slice(&tag);
-    pos += MI_ATTR_LEN;
-
-    // FINGERPRINT: the length field now counts the whole message.
+    let pos = pos + MI_ATTR_LEN;
     let full_len = (total - HEADER_LEN) as u16;
     out[2..4].copy_from_slice(&full_len.to_be_bytes());
     let crc = fingerprint_of(&out[..pos]);
     out[pos..pos + 2].copy_from_slice(&ATTR_FINGERPRINT.to_be_bytes());
     out[pos + 2..pos + 4].copy_from_slice(&4u16.to_be_bytes());
     out[pos + 4..pos + 8].copy_from_slice(&crc.to_be_bytes());
-    Ok(total)
 }
 
 /// Length of the Binding Request [`write_binding_request`] writes for a
@@ -543,22 +549,7 @@ pub fn write_binding_request(
     if use_candidate {
         pos = put_attr(out, pos, ATTR_USE_CANDIDATE, &[]);
     }
-    // MESSAGE-INTEGRITY: the length field counts up to and including it.
-    let mi_len = (pos + MI_ATTR_LEN - HEADER_LEN) as u16;
-    out[2..4].copy_from_slice(&mi_len.to_be_bytes());
-    let mut header = [0u8; HEADER_LEN];
-    header.copy_from_slice(&out[..HEADER_LEN]);
-    let tag = key.sign(&header, &out[HEADER_LEN..pos]);
-    out[pos..pos + 2].copy_from_slice(&ATTR_MESSAGE_INTEGRITY.to_be_bytes());
-    out[pos + 2..pos + 4].copy_from_slice(&(MI_LEN as u16).to_be_bytes());
-    out[pos + 4..pos + MI_ATTR_LEN].copy_from_slice(&tag);
-    pos += MI_ATTR_LEN;
-    let full_len = (total - HEADER_LEN) as u16;
-    out[2..4].copy_from_slice(&full_len.to_be_bytes());
-    let crc = fingerprint_of(&out[..pos]);
-    out[pos..pos + 2].copy_from_slice(&ATTR_FINGERPRINT.to_be_bytes());
-    out[pos + 2..pos + 4].copy_from_slice(&4u16.to_be_bytes());
-    out[pos + 4..pos + 8].copy_from_slice(&crc.to_be_bytes());
+    seal(out, pos, key);
     Ok(total)
 }
 

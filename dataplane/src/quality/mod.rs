@@ -8,10 +8,8 @@
 //!
 //! Sans-IO: the worker hands in decrypted packets and the time.
 
-mod report_blocks;
 mod upstream;
 
-pub use report_blocks::{for_each_report_block, for_each_sender_report, ReportBlock};
 pub use upstream::UpstreamStream;
 
 use std::collections::HashMap;
@@ -19,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use ringcast_shared::records::{Event, TransportId, LINK_QUALITY_WINDOW_MS};
 
-use crate::rtcp;
+use crate::rtcp::{self, Feedback};
 
 /// What [`LinkQualities::on_tick`] produces.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,10 +70,12 @@ impl LinkQualities {
     }
 
     fn link(&mut self, id: TransportId) -> Option<&mut Link> {
-        if !self.links.contains_key(&id) && self.links.len() >= MAX_LINKS {
-            return None;
+        let full = self.links.len() >= MAX_LINKS;
+        match self.links.entry(id) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(_) if full => None,
+            std::collections::hash_map::Entry::Vacant(e) => Some(e.insert(Link::default())),
         }
-        Some(self.links.entry(id).or_default())
     }
 
     /// A decrypted RTP packet from transport `id` (after RTX unwrapping, so
@@ -109,25 +109,38 @@ impl LinkQualities {
         pkt: &[u8],
         clock_rate: impl Fn(u32) -> u32,
     ) {
-        if let Some(link) = self.links.get_mut(&id) {
-            for_each_sender_report(pkt, |ssrc, middle| {
-                if let Some(s) = link.streams.iter_mut().flatten().find(|s| s.ssrc() == ssrc) {
-                    s.on_sender_report(middle, now);
-                }
-            });
-        }
+        // One walk over the compound packet (the forwarder walks it too, for
+        // what changes forwarding): sender reports of the peer's streams
+        // (for our receiver reports' LSR) and its reports about ours.
+        let mut streams = self.links.get_mut(&id).map(|l| &mut l.streams);
         let mut worst_loss = 0u8;
         let mut worst_jitter_ms = 0u16;
         let mut n = 0u16;
-        for_each_report_block(pkt, |b| {
-            let rate = clock_rate(b.ssrc);
-            if rate == 0 {
-                return;
+        let _ = rtcp::for_each_feedback(pkt, |fb| match fb {
+            Feedback::SenderReport { ssrc, ntp, .. } => {
+                let found = streams
+                    .as_deref_mut()
+                    .and_then(|s| s.iter_mut().flatten().find(|s| s.ssrc() == ssrc));
+                if let Some(s) = found {
+                    // The middle 32 bits of the NTP time, as LSR echoes it.
+                    s.on_sender_report((ntp >> 16) as u32, now);
+                }
             }
-            n = n.saturating_add(1);
-            worst_loss = worst_loss.max(b.fraction_lost);
-            let ms = u64::from(b.jitter) * 1000 / u64::from(rate);
-            worst_jitter_ms = worst_jitter_ms.max(ms.min(u64::from(u16::MAX)) as u16);
+            Feedback::ReceptionReport {
+                ssrc,
+                fraction_lost,
+                jitter,
+            } => {
+                let rate = clock_rate(ssrc);
+                if rate == 0 {
+                    return;
+                }
+                n = n.saturating_add(1);
+                worst_loss = worst_loss.max(fraction_lost);
+                let ms = u64::from(jitter) * 1000 / u64::from(rate);
+                worst_jitter_ms = worst_jitter_ms.max(ms.min(u64::from(u16::MAX)) as u16);
+            }
+            _ => {}
         });
         if n == 0 {
             return;

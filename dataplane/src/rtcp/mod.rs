@@ -11,6 +11,10 @@ pub use build::{write_nack, write_pli, write_receiver_report, write_sender_repor
 pub use parse::{for_each_feedback, Feedback, RtcpError};
 pub use twcc::{TwccRecorder, TWCC_CAPACITY, TWCC_INTERVAL};
 
+/// The SSRC the server's own RTCP (PLI and NACK to publishers, receiver
+/// reports) is sent from.
+pub const SERVER_RTCP_SSRC: u32 = 1;
+
 /// RTCP packet types.
 pub const PT_SR: u8 = 200;
 pub const PT_RR: u8 = 201;

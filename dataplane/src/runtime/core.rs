@@ -10,10 +10,7 @@ use crate::demux::PacketKind;
 use crate::dtls::DtlsCertificate;
 use crate::forward::{CrossKind, CrossPacket, ForwardCounters, Forwarder};
 use crate::quality::{LinkQualities, QualityOutput};
-
-/// The SSRC our own RTCP (receiver reports) is sent from, as the
-/// forwarder's NACKs and PLIs.
-const SERVER_RTCP_SSRC: u32 = 1;
+use crate::rtcp;
 use crate::transport::{TransportCounters, TransportSet, TransportSink};
 use ringcast_shared::records::MediaKind;
 
@@ -318,7 +315,7 @@ impl WorkerCore {
                     return;
                 };
                 let mut buf = [0u8; 96];
-                let n = crate::rtcp::write_receiver_report(&mut buf, SERVER_RTCP_SSRC, &block);
+                let n = rtcp::write_receiver_report(&mut buf, rtcp::SERVER_RTCP_SSRC, &block);
                 if let Some((to, len)) = t.protect_rtcp(&mut buf, n) {
                     sink.send(to, &buf[..len]);
                 }
