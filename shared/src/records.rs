@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 /// 5: per-worker data-in/data-out rings of `crate::data_ring::DataRecord`;
 /// 6: rid on `RtpStarted`; 7: `RtpStopped`; 8: `SetRtxPair`;
 /// 9: 48 stat slots per worker, turn busy-time histogram).
-pub const RECORDS_VERSION: u32 = 10;
+pub const RECORDS_VERSION: u32 = 11;
 /// How often a worker reports [`Event::LinkQuality`] for a transport with
 /// media.
 pub const LINK_QUALITY_WINDOW_MS: u64 = 1000;
@@ -213,6 +213,14 @@ pub enum Command {
         id: TransportId,
         role: DtlsRole,
         fingerprint: Fingerprint,
+    },
+    /// The peer restarted ICE (a resume re-offer carries a new ufrag):
+    /// accept its checks under `remote_ufrag` from now on. Our own
+    /// credentials, the selected address and the DTLS session stay, so media
+    /// keeps flowing while the client re-checks.
+    SetRemoteIce {
+        id: TransportId,
+        remote_ufrag: InlineStr<64>,
     },
     /// Tear the transport down and forget it (and every down-track from or
     /// to it).

@@ -149,6 +149,28 @@ impl MediaControl {
                 fingerprint,
             }
         } else {
+            let previous = t.remote.as_ref();
+            if previous.is_some_and(|p| p.ufrag != remote.ufrag) {
+                // An ICE restart (a resume's re-offer): the dataplane must
+                // accept the peer's checks under the new ufrag.
+                let Some(remote_ufrag) = InlineStr::new(&remote.ufrag) else {
+                    tracing::warn!(transport = t.id.0, "remote ICE ufrag too long");
+                    return false;
+                };
+                if !self.sink.broadcast(Command::SetRemoteIce {
+                    id: t.id,
+                    remote_ufrag,
+                }) {
+                    tracing::warn!(transport = t.id.0, "dataplane command ring full");
+                    return false;
+                }
+            }
+            if previous
+                .is_some_and(|p| p.role == remote.role && p.fingerprint == remote.fingerprint)
+            {
+                t.remote = Some(remote);
+                return true;
+            }
             Command::SetRemoteDtls {
                 id: t.id,
                 role: remote.role,

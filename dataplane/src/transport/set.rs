@@ -146,6 +146,13 @@ impl TransportSet {
                     t.set_remote_dtls(now, role, fingerprint.sha256, sink);
                 }
             }
+            Command::SetRemoteIce { id, remote_ufrag } => {
+                if let Some(t) = self.get_mut(id) {
+                    if let Err(e) = t.set_remote_ufrag(remote_ufrag.as_str()) {
+                        tracing::warn!(transport = id.0, error = %e, "SetRemoteIce refused");
+                    }
+                }
+            }
             Command::RemoveTransport { id } => {
                 self.redirects.retain(|_, (_, t)| *t != id);
                 if let Some(idx) = self.by_id.remove(&id) {

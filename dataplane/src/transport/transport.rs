@@ -183,6 +183,11 @@ impl Transport {
         self.maybe_start_dtls(now, sink);
     }
 
+    /// The peer restarted ICE with a new ufrag (its checks name it).
+    pub fn set_remote_ufrag(&mut self, remote_ufrag: &str) -> Result<(), IceError> {
+        self.ice.set_remote_ufrag(remote_ufrag)
+    }
+
     /// A STUN binding request for this transport.
     pub fn handle_stun(
         &mut self,
