@@ -12,6 +12,9 @@
 //!               messages from clients) and a data-out ring (control ->
 //!               worker: messages to send), DATA_RING_CAPACITY slots of
 //!               DataRecord each (crate::data_ring)
+//! control state: CONTROL_STATE_BYTES for the control plane's snapshot of
+//!               rooms and participants (handover.rs), so a restarted
+//!               control plane takes back what the dataplane is serving
 //! ```
 //!
 //! The creator (the dataplane, or `ringcast --dev` for both planes) calls
@@ -96,7 +99,7 @@ pub struct DataplaneInfo {
 /// Fixed header at offset 0. Only atomics, so both processes may touch it
 /// concurrently without undefined behaviour.
 #[repr(C, align(64))]
-struct RegionHeader {
+pub(super) struct RegionHeader {
     /// Written last by the creator (Release) so an attacher never sees a
     /// half-written header with a valid magic.
     magic: AtomicU64,
@@ -117,6 +120,14 @@ struct RegionHeader {
     /// Bumped by the dataplane on every loop tick it chooses; the control
     /// plane watches it move to tell a live dataplane from a stale region.
     heartbeat: AtomicU64,
+    /// Pid of the control plane holding the control-side ring ends (0: none).
+    /// A restarted control plane reclaims the ends only when that process is
+    /// gone (see `handover.rs`).
+    pub(super) control_pid: AtomicU32,
+    /// Seqlock over the control plane's state snapshot: odd while written.
+    pub(super) state_seq: AtomicU64,
+    /// Bytes of the current snapshot in the state area.
+    pub(super) state_len: AtomicU64,
 }
 
 const HEADER_BYTES: usize = size_of::<RegionHeader>().next_multiple_of(64);
@@ -142,8 +153,13 @@ fn data_stride() -> usize {
     2 * data_ring_bytes()
 }
 
-fn total_len(workers: usize, capacity: usize) -> usize {
+/// Where the control-state area starts (after every worker's blocks).
+fn state_offset(workers: usize, capacity: usize) -> usize {
     HEADER_BYTES + workers * (worker_stride(capacity) + STATS_BLOCK_BYTES + data_stride())
+}
+
+fn total_len(workers: usize, capacity: usize) -> usize {
+    state_offset(workers, capacity) + super::handover::CONTROL_STATE_BYTES
 }
 
 /// A `MAP_SHARED` mapping; unmapped when the last user (region or ring end)
@@ -388,16 +404,21 @@ impl ShmRegion {
         ))
     }
 
-    fn header(&self) -> &RegionHeader {
+    pub(super) fn header(&self) -> &RegionHeader {
         // SAFETY: offset 0 of a mapping at least HEADER_BYTES long.
         unsafe { &*self.map.ptr.cast::<RegionHeader>() }
     }
 
-    fn command_offset(&self, worker: usize) -> usize {
+    /// Start of the control-state area.
+    pub(super) fn state_offset(&self) -> usize {
+        state_offset(self.workers, self.capacity)
+    }
+
+    pub(super) fn command_offset(&self, worker: usize) -> usize {
         HEADER_BYTES + worker * worker_stride(self.capacity)
     }
 
-    fn event_offset(&self, worker: usize) -> usize {
+    pub(super) fn event_offset(&self, worker: usize) -> usize {
         self.command_offset(worker) + command_ring_bytes(self.capacity)
     }
 
@@ -405,13 +426,13 @@ impl ShmRegion {
         HEADER_BYTES + self.workers * worker_stride(self.capacity) + worker * STATS_BLOCK_BYTES
     }
 
-    fn data_in_offset(&self, worker: usize) -> usize {
+    pub(super) fn data_in_offset(&self, worker: usize) -> usize {
         HEADER_BYTES
             + self.workers * (worker_stride(self.capacity) + STATS_BLOCK_BYTES)
             + worker * data_stride()
     }
 
-    fn data_out_offset(&self, worker: usize) -> usize {
+    pub(super) fn data_out_offset(&self, worker: usize) -> usize {
         self.data_in_offset(worker) + data_ring_bytes()
     }
 
@@ -452,7 +473,7 @@ impl ShmRegion {
         })
     }
 
-    fn at(&self, offset: usize) -> *mut u8 {
+    pub(super) fn at(&self, offset: usize) -> *mut u8 {
         // SAFETY: callers pass offsets computed from the validated layout.
         unsafe { self.map.ptr.add(offset) }
     }

@@ -153,6 +153,26 @@ pub unsafe fn stats_raw(base: *const u8) -> crate::stats::RingStats {
     }
 }
 
+/// Marks both ends of the ring at `base` free again (`producer`,
+/// `consumer` select which), for a process taking over the ends of one
+/// that died while holding them. Positions stay: the new holder resumes
+/// where the dead one published last.
+///
+/// # Safety
+/// `base` must hold an initialised ring, and the previous holder of the
+/// released ends must be gone (two live producers would corrupt the ring).
+pub unsafe fn release_ends_raw(base: *mut u8, producer: bool, consumer: bool) {
+    // SAFETY: forwarded from the caller; the header is only touched through
+    // atomics.
+    let h = unsafe { &*base.cast::<RingHeader>() };
+    if producer {
+        h.taken.0 .0.store(0, Ordering::Release);
+    }
+    if consumer {
+        h.taken.0 .1.store(0, Ordering::Release);
+    }
+}
+
 /// Takes the producer end of the ring at `base`.
 ///
 /// # Safety
