@@ -9,7 +9,7 @@ use ringcast_benches::load::args::parse_duration;
 use ringcast_benches::load::cpu::{
     parse_stat_ticks, parse_vm_rss_kib, process_cpu_seconds, process_rss_kib,
 };
-use ringcast_benches::load::participant::{Outcome, Role, Spec};
+use ringcast_benches::load::participant::{Outcome, Role, Spec, TrackKind};
 use ringcast_benches::load::payload::{stamp_of_rtp, write_rtp, Stamp, STAMP_LEN};
 use ringcast_benches::load::peer::PeerCounters;
 use ringcast_benches::load::report::{ServerCpu, Summary};
@@ -101,6 +101,10 @@ fn outcome(role: Role, room: usize, sent_in_window: u64, stats: SubscriberStats)
         error: None,
         sent: sent_in_window + 5,
         sent_in_window,
+        sent_by_stream: match role {
+            Role::Publisher { index, .. } => vec![(index, sent_in_window)],
+            Role::Subscriber => Vec::new(),
+        },
         stats,
         peer: PeerCounters::default(),
     }
@@ -121,7 +125,11 @@ fn summary_expects_each_room_publisher_at_each_subscriber_of_that_room() {
     lossy.record(stamp(0, 1, 10), 3010, &w);
     let outcomes = vec![
         outcome(
-            Role::Publisher { index: 0 },
+            Role::Publisher {
+                index: 0,
+                kind: TrackKind::Audio,
+                subscribes: false,
+            },
             0,
             10,
             SubscriberStats::default(),
@@ -130,7 +138,11 @@ fn summary_expects_each_room_publisher_at_each_subscriber_of_that_room() {
         outcome(Role::Subscriber, 0, 0, lossy),
         // A room with a publisher and no subscriber expects nothing.
         outcome(
-            Role::Publisher { index: 1 },
+            Role::Publisher {
+                index: 1,
+                kind: TrackKind::Audio,
+                subscribes: false,
+            },
             1,
             10,
             SubscriberStats::default(),

@@ -200,6 +200,8 @@ fn relay_load_measures_a_clean_run_as_lossless() {
             subs_per_socket: 8, // 8+8+8+6 per room
             duration: Duration::from_secs(1),
             payload_bytes: 100,
+            period: load::AUDIO_PERIOD,
+            burst: 1,
             server_pid: Some(std::process::id()),
             idle_sample: Duration::ZERO,
             warmup_timeout: Duration::from_secs(5),

@@ -25,10 +25,30 @@ pub struct Args {
     /// Number of rooms.
     #[arg(long, default_value_t = 1)]
     pub rooms: usize,
-    /// Audio publishers per room.
-    #[arg(long = "audio-publishers", alias = "publishers", default_value_t = 1)]
-    pub publishers: usize,
-    /// Subscribers per room.
+    /// Audio publishers per room (default 1, or 0 when video publishers
+    /// are asked for).
+    #[arg(long = "audio-publishers", alias = "publishers")]
+    pub audio_publishers: Option<usize>,
+    /// Video publishers per room: VP8-shaped RTP at --video-bitrate, 30
+    /// frames a second, each frame's packets (at most 1200-byte payloads)
+    /// sent together; keyframes first and on every PLI/FIR.
+    #[arg(long, default_value_t = 0)]
+    pub video_publishers: usize,
+    /// Video bitrate per publisher (the top layer with --simulcast), e.g.
+    /// `1.5M`, `500k`, `800000`.
+    #[arg(long, default_value = "1.5M", value_parser = parse_bitrate)]
+    pub video_bitrate: u64,
+    /// Video publishers send simulcast: `q`, `h` and `f` layers at 1/10,
+    /// 1/3 and all of --video-bitrate on three SSRCs with the rid header
+    /// extension (as the SDKs); subscribers get the layer the server picks.
+    #[arg(long)]
+    pub simulcast: bool,
+    /// Every publisher also subscribes to the rest of its room (a meeting:
+    /// with --video-publishers N --subscribers 0, N×N video).
+    #[arg(long)]
+    pub meeting: bool,
+    /// Subscribers per room (besides publishers that subscribe with
+    /// --meeting).
     #[arg(long, default_value_t = 10)]
     pub subscribers: usize,
     /// Measured window, e.g. `10s`, `500ms`, `2m`.
@@ -69,6 +89,42 @@ pub struct Args {
     /// Print the summary as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+impl Args {
+    /// Audio publishers per room.
+    #[must_use]
+    pub fn audio_publishers(&self) -> usize {
+        self.audio_publishers
+            .unwrap_or(if self.video_publishers > 0 { 0 } else { 1 })
+    }
+
+    /// Publishers (audio and video) per room.
+    #[must_use]
+    pub fn publishers(&self) -> usize {
+        self.audio_publishers() + self.video_publishers
+    }
+}
+
+/// `1.5M`, `500k`, `800000` (bits per second; `k` and `M` are 10^3, 10^6).
+pub fn parse_bitrate(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix(['M', 'm']) {
+        (n, 1e6)
+    } else if let Some(n) = t.strip_suffix(['k', 'K']) {
+        (n, 1e3)
+    } else {
+        (t, 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad bitrate {s:?}"))?;
+    let bps = v * scale;
+    if !(bps.is_finite() && (8_000.0..=100e6).contains(&bps)) {
+        return Err(format!("bitrate {s:?} out of range (8k..100M)"));
+    }
+    Ok(bps as u64)
 }
 
 /// `10s`, `250ms`, `2m`, `1.5s` or a bare number of seconds.

@@ -1,6 +1,9 @@
 //! One simulated participant as one tokio task: signaling, then ICE, DTLS
-//! and SRTP on its own UDP socket; a publisher sends a stamped Opus-sized
-//! packet every 20 ms, a subscriber records what it receives.
+//! and SRTP on its own UDP socket; an audio publisher sends a stamped
+//! Opus-sized packet every 20 ms, a video publisher a VP8-shaped frame of
+//! stamped packets 30 times a second (on one SSRC, or on three with
+//! simulcast), a subscriber records what it receives. With `--meeting` a
+//! publisher also subscribes.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,28 +21,92 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use super::payload::{
-    monotonic_ns, stamp_of_rtp, write_rtp, Stamp, OPUS_TICKS_PER_FRAME, RTP_HEADER_LEN,
+    monotonic_ns, stamp_of_media, write_rtp, write_vp8_rtp, Stamp, VideoPattern, Vp8Part,
+    OPUS_TICKS_PER_FRAME, RTP_HEADER_LEN, VIDEO_CLOCK_HZ, VIDEO_FPS, VIDEO_MTU_PAYLOAD, VP8_PT,
 };
 use super::peer::{MediaPeer, PeerCounters, PeerState, Received, RemoteIce};
-use super::sdp::{self, LocalTransport, Section, OPUS_PT};
+use super::sdp::{self, LocalTransport, Section, MID_EXT_ID, OPUS_PT, RID_EXT_ID};
 use super::signal::{self, SignalError};
-use super::stats::{SubscriberStats, Window};
+use super::stats::{stream_id, SubscriberStats, Window};
 use super::token::{join_token, Grant};
 
 /// Opus frames are 20 ms.
 const FRAME: Duration = Duration::from_millis(20);
 /// Room for the SRTP tag (and AEAD's) after the packet.
 const TAG_ROOM: usize = 16;
+/// Room for a header-extension block (mid and rid).
+const EXT_ROOM: usize = 16;
 /// Datagrams read per wake-up before going back to the other sources.
 const RECV_BATCH: usize = 64;
+
+/// The kind of track a publisher sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackKind {
+    Audio,
+    Video,
+}
 
 /// What a participant does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// Publishes one audio track; `index` is its global publisher index.
-    Publisher { index: u32 },
+    /// Publishes one track; `index` is its global publisher index. With
+    /// `subscribes` it also receives everyone else in its room (meeting).
+    Publisher {
+        index: u32,
+        kind: TrackKind,
+        subscribes: bool,
+    },
     /// Subscribes to everything in its room.
     Subscriber,
+}
+
+impl Role {
+    /// Whether this participant receives (and is judged on) media.
+    #[must_use]
+    pub fn receives(&self) -> bool {
+        match self {
+            Role::Publisher { subscribes, .. } => *subscribes,
+            Role::Subscriber => true,
+        }
+    }
+}
+
+/// One video layer a video publisher sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoLayer {
+    /// 0 for a single stream, 1 `q`, 2 `h`, 3 `f` with simulcast.
+    pub layer: u8,
+    pub pattern: VideoPattern,
+}
+
+impl VideoLayer {
+    /// The layers for `bitrate` (the top layer's): one stream, or `q`, `h`
+    /// and `f` at a tenth, a third and all of it.
+    #[must_use]
+    pub fn for_bitrate(bitrate: u64, simulcast: bool) -> Vec<VideoLayer> {
+        if simulcast {
+            [(1, bitrate / 10), (2, bitrate / 3), (3, bitrate)]
+                .into_iter()
+                .map(|(layer, b)| VideoLayer {
+                    layer,
+                    pattern: VideoPattern::for_bitrate(b),
+                })
+                .collect()
+        } else {
+            vec![VideoLayer {
+                layer: 0,
+                pattern: VideoPattern::for_bitrate(bitrate),
+            }]
+        }
+    }
+
+    fn rid(&self) -> &'static str {
+        match self.layer {
+            1 => "q",
+            2 => "h",
+            _ => "f",
+        }
+    }
 }
 
 /// One participant to simulate.
@@ -58,10 +125,13 @@ pub struct Shared {
     pub api_secret: String,
     /// RTP payload bytes per packet (the stamp included).
     pub payload_bytes: usize,
-    /// Publishers per room: a subscriber is ready once it heard them all.
+    /// Publishers per room: a subscriber is ready once it heard them all
+    /// (a meeting publisher: all but itself).
     pub publishers_per_room: usize,
-    /// Receive m-lines in a subscriber's first offer.
-    pub initial_recv_slots: usize,
+    /// Receive m-lines (audio, video) in a receiver's first offer.
+    pub initial_recv_slots: (usize, usize),
+    /// What a video publisher sends (one layer, or three with simulcast).
+    pub video_layers: Vec<VideoLayer>,
     /// Gives up a join that has not connected media by then.
     pub connect_timeout: Duration,
     /// One certificate for everyone: generating thousands would dominate
@@ -89,6 +159,8 @@ pub struct Outcome {
     /// Publisher: packets sent in all, and inside the window.
     pub sent: u64,
     pub sent_in_window: u64,
+    /// Publisher: packets sent inside the window per stream id.
+    pub sent_by_stream: Vec<(u32, u64)>,
     /// Subscriber: what arrived.
     pub stats: SubscriberStats,
     pub peer: PeerCounters,
@@ -122,6 +194,7 @@ pub async fn run(shared: Arc<Shared>, spec: Spec, stop: watch::Receiver<bool>) -
         error: None,
         sent: 0,
         sent_in_window: 0,
+        sent_by_stream: Vec::new(),
         stats: SubscriberStats::default(),
         peer: PeerCounters::default(),
     };
@@ -231,19 +304,23 @@ async fn drive(
     out: &mut Outcome,
 ) -> Result<(), ParticipantError> {
     let started = Instant::now();
-    let publisher = matches!(spec.role, Role::Publisher { .. });
+    let publishing = match spec.role {
+        Role::Publisher { index, kind, .. } => Some((index, kind)),
+        Role::Subscriber => None,
+    };
+    let receives = spec.role.receives();
     let token = join_token(
         &shared.api_key,
         &shared.api_secret,
         &spec.room,
         &spec.identity,
         Grant {
-            publish: publisher,
-            subscribe: !publisher,
+            publish: publishing.is_some(),
+            subscribe: receives,
         },
         Duration::from_secs(6 * 3600),
     )?;
-    let url = signal::join_url(&shared.url, &token, &signal::join_request(!publisher))?;
+    let url = signal::join_url(&shared.url, &token, &signal::join_request(receives))?;
     let (mut ws, _) = tokio::time::timeout(
         shared.connect_timeout,
         tokio_tungstenite::connect_async(url),
@@ -290,9 +367,26 @@ async fn drive(
         peer: None,
     };
     let ssrc: u32 = rand::random::<u32>() | 1;
-    let cid = format!("load-audio-{}", spec.identity);
-    match spec.role {
-        Role::Publisher { .. } => {
+    let kind = publishing.map(|(_, k)| k);
+    let cid = match kind {
+        Some(TrackKind::Video) => format!("load-video-{}", spec.identity),
+        _ => format!("load-audio-{}", spec.identity),
+    };
+    let simulcast = shared.video_layers.len() > 1;
+    // Receive m-lines up front (by default one per publisher of the room);
+    // the server asks for more with MediaSectionsRequirement if needed.
+    let recv_sections = || {
+        let (a, v) = shared.initial_recv_slots;
+        let mut r = vec![Section::RecvAudio; a];
+        r.extend(std::iter::repeat_n(Section::RecvVideo, v));
+        if r.is_empty() {
+            // An offer needs at least one m-line to carry the transport.
+            r.push(Section::RecvAudio);
+        }
+        r
+    };
+    match kind {
+        Some(TrackKind::Audio) => {
             send(
                 &mut ws,
                 Req::AddTrack(proto::AddTrackRequest {
@@ -305,22 +399,60 @@ async fn drive(
             )
             .await?;
         }
-        Role::Subscriber => {
-            // One receive m-line per publisher up front (by default); the
-            // server asks for more with MediaSectionsRequirement if needed.
-            s.sections = vec![Section::RecvAudio; shared.initial_recv_slots];
+        Some(TrackKind::Video) => {
+            send(
+                &mut ws,
+                Req::AddTrack(video_track_request(&cid, &shared.video_layers)),
+            )
+            .await?;
+        }
+        None => {
+            s.sections = recv_sections();
             let offer = s.offer();
             send(&mut ws, offer).await?;
         }
     }
+    // A video publisher's layers: SSRC, stream id, sequence numbers, and
+    // whether the next frame must be a keyframe (the first, and after a
+    // PLI/FIR for that SSRC).
+    let mut layers: Vec<LayerTx> = match publishing {
+        Some((index, TrackKind::Video)) => shared
+            .video_layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LayerTx {
+                ssrc: if i == 0 {
+                    ssrc
+                } else {
+                    rand::random::<u32>() | 1
+                },
+                stream: stream_id(index, l.layer),
+                rid: l.rid(),
+                pattern: l.pattern,
+                rtp_seq: rand::random(),
+                seq: 0,
+                keyframe: true,
+                sent_in_window: 0,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
 
     let mut ping = tokio::time::interval(ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut frames = tokio::time::interval(FRAME);
+    let frame_period = match kind {
+        Some(TrackKind::Video) => Duration::from_secs(1) / VIDEO_FPS,
+        _ => FRAME,
+    };
+    let mut frames = tokio::time::interval(frame_period);
     frames.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let connect_deadline = tokio::time::Instant::now() + shared.connect_timeout;
     let mut buf = vec![0u8; 2048];
-    let mut pkt = vec![0u8; RTP_HEADER_LEN + shared.payload_bytes + TAG_ROOM];
+    let mut pkt =
+        vec![
+            0u8;
+            RTP_HEADER_LEN + EXT_ROOM + shared.payload_bytes.max(VIDEO_MTU_PAYLOAD) + TAG_ROOM
+        ];
     let mut rtp_seq: u16 = rand::random();
     let mut rtp_ts: u32 = rand::random();
     let mut seq: u32 = 0;
@@ -345,7 +477,17 @@ async fn drive(
                 let Some(resp) = signal::decode(&msg) else { continue };
                 match resp {
                     Resp::TrackPublished(tp) if tp.cid == cid && s.sections.is_empty() => {
-                        s.sections.push(Section::SendAudio { ssrc, cid: cid.clone() });
+                        s.sections.push(match kind {
+                            Some(TrackKind::Video) => Section::SendVideo {
+                                ssrc,
+                                cid: cid.clone(),
+                                simulcast,
+                            },
+                            _ => Section::SendAudio { ssrc, cid: cid.clone() },
+                        });
+                        if receives {
+                            s.sections.extend(recv_sections());
+                        }
                         let offer = s.offer();
                         send(&mut ws, offer).await?;
                     }
@@ -368,6 +510,9 @@ async fn drive(
                         for _ in 0..m.num_audios {
                             s.sections.push(Section::RecvAudio);
                         }
+                        for _ in 0..m.num_videos {
+                            s.sections.push(Section::RecvVideo);
+                        }
                         let offer = s.offer();
                         send(&mut ws, offer).await?;
                     }
@@ -388,7 +533,7 @@ async fn drive(
                     let recv_ns = monotonic_ns();
                     if let Some(peer) = s.peer.as_mut() {
                         match peer.handle_datagram(now, &mut buf[..n]) {
-                            Received::Rtp(len) => match stamp_of_rtp(&buf[..len]) {
+                            Received::Rtp(len) => match stamp_of_media(&buf[..len], VP8_PT) {
                                 Some(stamp) => out.stats.record(stamp, recv_ns, &shared.window),
                                 None => out.stats.unstamped += 1,
                             },
@@ -411,10 +556,48 @@ async fn drive(
                     peer.handle_timeout(Instant::now());
                 }
             }
-            _ = frames.tick(), if publisher && connected => {
+            _ = frames.tick(), if kind.is_some() && connected => {
+              if kind == Some(TrackKind::Video) {
+                if let (Some(peer), Some(socket)) = (s.peer.as_mut(), s.socket.as_ref()) {
+                    for r in peer.take_keyframe_requests() {
+                        if let Some(l) = layers.iter_mut().find(|l| l.ssrc == r) {
+                            l.keyframe = true;
+                        }
+                    }
+                    for l in layers.iter_mut() {
+                        let keyframe = std::mem::take(&mut l.keyframe);
+                        let n = l.pattern.packets_per_frame;
+                        for k in 0..n {
+                            let sent_ns = monotonic_ns();
+                            let stamp = Stamp { seq: l.seq, sent_ns, publisher: l.stream };
+                            let part = Vp8Part { first: k == 0, keyframe, last: k + 1 == n };
+                            let rid = l.rid.as_bytes();
+                            let mid = b"0";
+                            let ext: &[(u8, &[u8])] = if simulcast {
+                                &[(MID_EXT_ID, mid), (RID_EXT_ID, rid)]
+                            } else {
+                                &[]
+                            };
+                            if let Some(len) = write_vp8_rtp(&mut pkt, l.rtp_seq, rtp_ts, l.ssrc, ext, part, &stamp, l.pattern.payload_bytes) {
+                                if let Ok(n) = peer.protect_rtp(&mut pkt, len) {
+                                    socket.send(&pkt[..n]).await?;
+                                    out.sent += 1;
+                                    if shared.window.contains(sent_ns) {
+                                        out.sent_in_window += 1;
+                                        l.sent_in_window += 1;
+                                    }
+                                }
+                            }
+                            l.seq = l.seq.wrapping_add(1);
+                            l.rtp_seq = l.rtp_seq.wrapping_add(1);
+                        }
+                    }
+                }
+                rtp_ts = rtp_ts.wrapping_add(VIDEO_CLOCK_HZ / VIDEO_FPS);
+              } else {
                 let sent_ns = monotonic_ns();
-                let index = match spec.role { Role::Publisher { index } => index, Role::Subscriber => 0 };
-                let stamp = Stamp { seq, sent_ns, publisher: index };
+                let index = publishing.map_or(0, |(i, _)| i);
+                let stamp = Stamp { seq, sent_ns, publisher: stream_id(index, 0) };
                 if let (Some(peer), Some(socket)) = (s.peer.as_mut(), s.socket.as_ref()) {
                     if let Some(len) = write_rtp(&mut pkt, OPUS_PT, rtp_seq, rtp_ts, ssrc, &stamp, shared.payload_bytes) {
                         if let Ok(n) = peer.protect_rtp(&mut pkt, len) {
@@ -429,6 +612,7 @@ async fn drive(
                 seq = seq.wrapping_add(1);
                 rtp_seq = rtp_seq.wrapping_add(1);
                 rtp_ts = rtp_ts.wrapping_add(OPUS_TICKS_PER_FRAME);
+              }
             }
             _ = ping.tick() => {
                 let ms = std::time::SystemTime::now()
@@ -458,11 +642,20 @@ async fn drive(
                 _ => {}
             }
         }
-        if !publisher && !ready && out.stats.publishers_heard() >= shared.publishers_per_room {
+        let to_hear = shared.publishers_per_room
+            - usize::from(publishing.is_some()).min(shared.publishers_per_room);
+        if receives && !ready && out.stats.publishers_heard() >= to_hear {
             ready = true;
             shared.ready.fetch_add(1, Ordering::Relaxed);
         }
     }
+    out.sent_by_stream = match publishing {
+        Some((index, TrackKind::Audio)) => vec![(stream_id(index, 0), out.sent_in_window)],
+        _ => layers
+            .iter()
+            .map(|l| (l.stream, l.sent_in_window))
+            .collect(),
+    };
     if s.remote.is_some() && s.peer.is_none() {
         return Err(ParticipantError::NoCandidate);
     }
@@ -477,4 +670,61 @@ async fn drive(
     .await;
     let _ = ws.close(None).await;
     Ok(())
+}
+
+/// One video layer's sending state.
+struct LayerTx {
+    ssrc: u32,
+    stream: u32,
+    rid: &'static str,
+    pattern: VideoPattern,
+    rtp_seq: u16,
+    seq: u32,
+    /// The next frame must be a keyframe.
+    keyframe: bool,
+    sent_in_window: u64,
+}
+
+/// The AddTrackRequest of a camera track, as livekit-client sends it: 720p,
+/// and with simulcast one `VideoLayer` per layer (quality from the rid,
+/// `ssrc` 0: the server learns SSRCs from the rid extension), lowest first.
+fn video_track_request(cid: &str, layers: &[VideoLayer]) -> proto::AddTrackRequest {
+    let simulcast = layers.len() > 1;
+    let video_layers = layers
+        .iter()
+        .map(|l| {
+            let (quality, w, h) = match l.layer {
+                1 => (proto::VideoQuality::Low, 320, 180),
+                2 => (proto::VideoQuality::Medium, 640, 360),
+                _ => (proto::VideoQuality::High, 1280, 720),
+            };
+            proto::VideoLayer {
+                quality: quality as i32,
+                width: w,
+                height: h,
+                bitrate: l.pattern.packets_per_second() * l.pattern.payload_bytes as u32 * 8,
+                ssrc: 0,
+                ..Default::default()
+            }
+        })
+        .collect();
+    proto::AddTrackRequest {
+        cid: cid.to_string(),
+        name: "load-video".into(),
+        r#type: proto::TrackType::Video as i32,
+        source: proto::TrackSource::Camera as i32,
+        width: 1280,
+        height: 720,
+        layers: video_layers,
+        simulcast_codecs: if simulcast {
+            vec![proto::SimulcastCodec {
+                codec: "vp8".into(),
+                cid: cid.to_string(),
+                ..Default::default()
+            }]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    }
 }

@@ -17,6 +17,7 @@ use ringcast_dataplane::dtls::{DtlsCertificate, DtlsEvent, DtlsSession};
 use ringcast_dataplane::ice::stun::{
     binding_request_len, binding_success_transaction, write_binding_request, IntegrityKey,
 };
+use ringcast_dataplane::rtcp::{for_each_feedback, Feedback};
 use ringcast_dataplane::srtp::{SrtpContext, SrtpError};
 use ringcast_shared::records::DtlsRole;
 
@@ -27,6 +28,8 @@ const MAX_CHECKS: u32 = 200;
 /// Consent freshness (RFC 7675): a check every few seconds keeps the
 /// server's consent timer from expiring.
 const CONSENT_INTERVAL: Duration = Duration::from_secs(2);
+/// Distinct keyframe requests remembered between two looks.
+const MAX_KEYFRAME_REQUESTS: usize = 16;
 /// PRIORITY of our (host) candidate, as a browser computes it.
 const HOST_PRIORITY: u32 = (126 << 24) | (65535 << 8) | 255;
 
@@ -98,6 +101,8 @@ pub struct MediaPeer {
     srtp_tx: Option<SrtpContext>,
     srtp_rx: Option<SrtpContext>,
     transmits: VecDeque<Vec<u8>>,
+    /// Media SSRCs a PLI or FIR asked a keyframe for, not yet taken.
+    keyframe_requests: Vec<u32>,
     pub counters: PeerCounters,
 }
 
@@ -126,6 +131,7 @@ impl MediaPeer {
             srtp_tx: None,
             srtp_rx: None,
             transmits: VecDeque::new(),
+            keyframe_requests: Vec::new(),
             counters: PeerCounters::default(),
         };
         if role == DtlsRole::Server {
@@ -260,6 +266,21 @@ impl MediaPeer {
             },
             PacketKind::Rtcp => {
                 self.counters.rtcp_received += 1;
+                // Keyframe requests matter to video publishers: the server
+                // sends a PLI when a subscriber's down-track waits for a
+                // keyframe (new subscriber, simulcast layer switch).
+                if let Some(Ok(n)) = self.srtp_rx.as_mut().map(|s| s.unprotect_rtcp(buf)) {
+                    let wanted = &mut self.keyframe_requests;
+                    let _ = for_each_feedback(&buf[..n], |fb| match fb {
+                        Feedback::Pli { media_ssrc } | Feedback::Fir { media_ssrc }
+                            if wanted.len() < MAX_KEYFRAME_REQUESTS
+                                && !wanted.contains(&media_ssrc) =>
+                        {
+                            wanted.push(media_ssrc);
+                        }
+                        _ => {}
+                    });
+                }
                 Received::Other
             }
             _ => Received::Other,
@@ -313,6 +334,12 @@ impl MediaPeer {
                 DtlsEvent::Closed => self.state = PeerState::Failed,
             }
         }
+    }
+
+    /// The media SSRCs the server asked keyframes for (PLI/FIR) since the
+    /// last call.
+    pub fn take_keyframe_requests(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.keyframe_requests)
     }
 
     /// Encrypts RTP `buf[..len]` in place (the buffer needs room for the

@@ -1,9 +1,17 @@
 //! The figures a run ends with: a table for people, JSON for scripts.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::participant::{Outcome, Role};
-use super::stats::quantile;
+use super::stats::{quantile, split_stream_id};
+
+/// Upper bounds (µs) of the latency histogram's buckets; the last bucket
+/// takes everything above the last bound.
+pub const LATENCY_BUCKETS_US: [u32; 9] = [
+    250, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000,
+];
 
 /// Server CPU over the measured window.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -23,6 +31,9 @@ pub struct Summary {
     pub rooms: usize,
     pub publishers: usize,
     pub subscribers: usize,
+    /// Participants judged on what they receive: subscribers, and
+    /// publishers in a meeting.
+    pub receivers: usize,
     pub publishers_connected: usize,
     pub subscribers_connected: usize,
     pub failed: usize,
@@ -44,6 +55,14 @@ pub struct Summary {
     pub latency_p50_us: Option<u32>,
     pub latency_p99_us: Option<u32>,
     pub latency_max_us: Option<u32>,
+    /// Latency histogram: packets at or below each bound of
+    /// [`LATENCY_BUCKETS_US`] (and above the previous), then above the last.
+    pub latency_histogram: Vec<u64>,
+    /// (receiver, publisher) pairs by the simulcast layer received in the
+    /// window: index 0 a single stream, 1 `q`, 2 `h`, 3 `f`.
+    pub pairs_by_layer: [u64; 4],
+    /// Pairs that received packets of more than one layer in the window.
+    pub pairs_mixed_layers: u64,
     pub srtp_errors: u64,
     pub unstamped: u64,
     pub server_pid: Option<u32>,
@@ -76,9 +95,12 @@ impl Summary {
         window_seconds: f64,
         cpu: Option<ServerCpu>,
     ) -> Summary {
-        let mut sent_per_room = vec![0u64; rooms];
-        let mut subs_per_room = vec![0u64; rooms];
-        let (mut publishers, mut subscribers) = (0, 0);
+        // Per publisher index: its room and what each stream sent in the
+        // window.
+        let mut sent_by_stream: HashMap<u32, Vec<(u8, u64)>> = HashMap::new();
+        let mut room_publishers: Vec<Vec<u32>> = vec![Vec::new(); rooms];
+        let mut sent = 0u64;
+        let (mut publishers, mut subscribers, mut receivers) = (0, 0, 0);
         let (mut pub_conn, mut sub_conn, mut failed) = (0, 0, 0);
         let (mut received, mut duplicates, mut srtp_errors, mut unstamped) = (0, 0, 0, 0);
         let mut reordered = 0;
@@ -93,26 +115,32 @@ impl Summary {
         for o in outcomes {
             let room = o.spec.room_index.min(rooms.saturating_sub(1));
             match o.spec.role {
-                Role::Publisher { .. } => {
+                Role::Publisher { index, .. } => {
                     publishers += 1;
                     pub_conn += usize::from(o.connected);
-                    if let Some(s) = sent_per_room.get_mut(room) {
-                        *s += o.sent_in_window;
+                    sent += o.sent_in_window;
+                    if let Some(r) = room_publishers.get_mut(room) {
+                        r.push(index);
                     }
+                    sent_by_stream.entry(index).or_default().extend(
+                        o.sent_by_stream
+                            .iter()
+                            .map(|&(id, n)| (split_stream_id(id).1, n)),
+                    );
                 }
                 Role::Subscriber => {
                     subscribers += 1;
                     sub_conn += usize::from(o.connected);
-                    if let Some(s) = subs_per_room.get_mut(room) {
-                        *s += 1;
-                    }
-                    received += o.stats.received();
-                    duplicates += o.stats.duplicates();
-                    reordered += o.stats.reordered();
-                    srtp_errors += o.stats.srtp_errors;
-                    unstamped += o.stats.unstamped;
-                    latencies.extend_from_slice(&o.stats.latencies_us);
                 }
+            }
+            if o.spec.role.receives() {
+                receivers += 1;
+                received += o.stats.received();
+                duplicates += o.stats.duplicates();
+                reordered += o.stats.reordered();
+                srtp_errors += o.stats.srtp_errors;
+                unstamped += o.stats.unstamped;
+                latencies.extend_from_slice(&o.stats.latencies_us);
             }
             if let Some(e) = &o.error {
                 failed += 1;
@@ -122,12 +150,54 @@ impl Summary {
             }
         }
         latencies.sort_unstable();
-        let sent: u64 = sent_per_room.iter().sum();
-        let expected: u64 = sent_per_room
-            .iter()
-            .zip(&subs_per_room)
-            .map(|(s, n)| s * n)
-            .sum();
+        // Each receiver expects, from each other publisher of its room, the
+        // window's packets of the layer it received (the one it got most
+        // of; the top layer if it got none).
+        let mut expected = 0u64;
+        let mut pairs_by_layer = [0u64; 4];
+        let mut pairs_mixed_layers = 0u64;
+        for o in outcomes.iter().filter(|o| o.spec.role.receives()) {
+            let room = o.spec.room_index.min(rooms.saturating_sub(1));
+            let me = match o.spec.role {
+                Role::Publisher { index, .. } => Some(index),
+                Role::Subscriber => None,
+            };
+            for &p in room_publishers.get(room).map_or(&[][..], Vec::as_slice) {
+                if Some(p) == me {
+                    continue;
+                }
+                let mut got: Vec<(u8, u64)> = o
+                    .stats
+                    .streams
+                    .iter()
+                    .filter(|(&id, st)| split_stream_id(id).0 == p && st.received > 0)
+                    .map(|(&id, st)| (split_stream_id(id).1, st.received))
+                    .collect();
+                got.sort_by_key(|&(layer, n)| (n, layer));
+                if got.len() > 1 {
+                    pairs_mixed_layers += 1;
+                }
+                let streams = sent_by_stream.get(&p).map_or(&[][..], Vec::as_slice);
+                let layer = got
+                    .last()
+                    .map(|g| g.0)
+                    .or_else(|| streams.iter().map(|s| s.0).max())
+                    .unwrap_or(0);
+                if let Some(c) = pairs_by_layer.get_mut(usize::from(layer)) {
+                    *c += 1;
+                }
+                expected += streams
+                    .iter()
+                    .filter(|s| s.0 == layer)
+                    .map(|s| s.1)
+                    .sum::<u64>();
+            }
+        }
+        let mut latency_histogram = vec![0u64; LATENCY_BUCKETS_US.len() + 1];
+        for &l in &latencies {
+            let b = LATENCY_BUCKETS_US.partition_point(|&bound| bound < l);
+            latency_histogram[b] += 1;
+        }
         let lost = expected.saturating_sub(received);
         let cpu_seconds = cpu.map(|c| c.cpu_seconds);
         let idle = cpu.and_then(|c| c.idle_cpu_per_second);
@@ -136,6 +206,7 @@ impl Summary {
             rooms,
             publishers,
             subscribers,
+            receivers,
             publishers_connected: pub_conn,
             subscribers_connected: sub_conn,
             failed,
@@ -156,6 +227,9 @@ impl Summary {
             latency_p50_us: quantile(&latencies, 0.50),
             latency_p99_us: quantile(&latencies, 0.99),
             latency_max_us: latencies.last().copied(),
+            latency_histogram,
+            pairs_by_layer,
+            pairs_mixed_layers,
             srtp_errors,
             unstamped,
             server_pid: cpu.map(|c| c.pid),
@@ -181,6 +255,27 @@ impl Summary {
         let n = self.publishers_connected + self.subscribers_connected;
         self.server_rss_kib_per_participant =
             (n > 0).then(|| window_kib.saturating_sub(before_kib) as f64 / n as f64);
+    }
+
+    /// `≤250µs:n ≤500µs:n ... >100ms:n`, empty buckets left out.
+    #[must_use]
+    pub fn histogram_line(&self) -> String {
+        let mut parts = Vec::new();
+        for (i, &n) in self.latency_histogram.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let label = match LATENCY_BUCKETS_US.get(i) {
+                Some(&b) if b < 1000 => format!("≤{b}µs"),
+                Some(&b) => format!("≤{}ms", b / 1000),
+                None => format!(
+                    ">{}ms",
+                    LATENCY_BUCKETS_US[LATENCY_BUCKETS_US.len() - 1] / 1000
+                ),
+            };
+            parts.push(format!("{label}:{n}"));
+        }
+        parts.join(" ")
     }
 
     /// The human-readable table.
@@ -217,9 +312,22 @@ impl Summary {
             ("latency p50", format!("{} µs", opt(self.latency_p50_us))),
             ("latency p99", format!("{} µs", opt(self.latency_p99_us))),
             ("latency max", format!("{} µs", opt(self.latency_max_us))),
+            ("latency histogram", self.histogram_line()),
             ("srtp errors", self.srtp_errors.to_string()),
             ("unstamped rtp", self.unstamped.to_string()),
         ];
+        if self.pairs_by_layer[1..].iter().any(|&n| n > 0) {
+            rows.push((
+                "pairs by layer q/h/f",
+                format!(
+                    "{} / {} / {} (mixed {})",
+                    self.pairs_by_layer[1],
+                    self.pairs_by_layer[2],
+                    self.pairs_by_layer[3],
+                    self.pairs_mixed_layers
+                ),
+            ));
+        }
         if let Some(g) = self.generator_cpu_seconds {
             rows.push(("load generator cpu", format!("{g:.3} s")));
         }

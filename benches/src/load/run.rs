@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::args::Args;
 use super::cpu::{process_cpu_seconds, process_rss_kib};
-use super::participant::{self, Outcome, Role, Shared, Spec};
+use super::participant::{self, Outcome, Role, Shared, Spec, TrackKind, VideoLayer};
 use super::payload::monotonic_ns;
 use super::report::{ServerCpu, Summary};
 use super::stats::Window;
@@ -68,7 +68,10 @@ async fn ramp(
 
 /// Runs the load described by `args` and returns its summary.
 pub async fn run(args: &Args) -> Result<Summary, RunError> {
-    if args.publishers == 0 || args.subscribers == 0 || args.rooms == 0 {
+    let (n_audio, n_video) = (args.audio_publishers(), args.video_publishers);
+    let per_room = n_audio + n_video;
+    let receivers_per_room = args.subscribers + if args.meeting { per_room } else { 0 };
+    if per_room == 0 || args.rooms == 0 || receivers_per_room == 0 {
         return Err(RunError::Empty);
     }
     // The server's idle CPU rate, before anyone joins.
@@ -88,9 +91,17 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
         api_key: args.api_key.clone(),
         api_secret: args.api_secret.clone(),
         payload_bytes: args.payload_bytes.max(super::payload::STAMP_LEN),
-        publishers_per_room: args.publishers,
-        // An offer needs at least one m-line to carry the transport.
-        initial_recv_slots: args.initial_recv_slots.unwrap_or(args.publishers).max(1),
+        publishers_per_room: per_room,
+        // By default one receive m-line per publisher of the room, of its
+        // kind; --initial-recv-slots N offers N of each kind published.
+        initial_recv_slots: match args.initial_recv_slots {
+            Some(n) => (
+                if n_audio > 0 { n } else { 0 },
+                if n_video > 0 { n } else { 0 },
+            ),
+            None => (n_audio, n_video),
+        },
+        video_layers: VideoLayer::for_bitrate(args.video_bitrate, args.simulcast),
         connect_timeout: args.warmup_timeout,
         cert: DtlsCertificate::generate()?,
         window: Window::default(),
@@ -106,13 +117,20 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
     let mut subs = Vec::new();
     for r in 0..args.rooms {
         let room = room_name(args, r);
-        for p in 0..args.publishers {
+        for p in 0..per_room {
+            let kind = if p < n_audio {
+                TrackKind::Audio
+            } else {
+                TrackKind::Video
+            };
             pubs.push(Spec {
                 room_index: r,
                 room: room.clone(),
                 identity: format!("pub-{r}-{p}"),
                 role: Role::Publisher {
-                    index: (r * args.publishers + p) as u32,
+                    index: (r * per_room + p) as u32,
+                    kind,
+                    subscribes: args.meeting,
                 },
             });
         }
@@ -125,7 +143,8 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
             });
         }
     }
-    let (n_pubs, n_subs) = (pubs.len(), subs.len());
+    let n_pubs = pubs.len();
+    let n_receivers = receivers_per_room * args.rooms;
 
     // Publishers first, so subscribers join a live room.
     ramp(&shared, pubs, args.join_rate, &stop_rx, &mut handles).await;
@@ -142,12 +161,12 @@ pub async fn run(args: &Args) -> Result<Summary, RunError> {
     );
     ramp(&shared, subs, args.join_rate, &stop_rx, &mut handles).await;
     let all_heard = wait_for(args.warmup_timeout, || {
-        shared.ready.load(Ordering::Relaxed) + shared.failed.load(Ordering::Relaxed) >= n_subs
+        shared.ready.load(Ordering::Relaxed) + shared.failed.load(Ordering::Relaxed) >= n_receivers
     })
     .await;
     tracing::info!(
         ready = shared.ready.load(Ordering::Relaxed),
-        of = n_subs,
+        of = n_receivers,
         all_heard,
         "subscribers receiving"
     );

@@ -17,6 +17,13 @@ use ringcast_shared::records::DtlsRole;
 
 /// Opus payload type we offer (LiveKit's default table).
 pub const OPUS_PT: u8 = 111;
+pub use super::payload::VP8_PT;
+/// Our `sdes:mid` header-extension id (libwebrtc's).
+pub const MID_EXT_ID: u8 = 4;
+/// Our `sdes:rtp-stream-id` (rid) header-extension id (libwebrtc's).
+pub const RID_EXT_ID: u8 = 10;
+/// The simulcast rids, lowest first (LIVEKIT_PROTOCOL.md 3.5).
+pub const SIMULCAST_RIDS: [&str; 3] = ["q", "h", "f"];
 
 /// Why an answer is of no use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +75,17 @@ pub enum Section {
     SendAudio { ssrc: u32, cid: String },
     /// We receive Opus here, whatever the server puts on it.
     RecvAudio,
+    /// We send VP8 for the AddTrackRequest with this `cid`: on `ssrc`
+    /// (announced by `a=ssrc`), or with `simulcast` on one SSRC per rid
+    /// (`q`, `h`, `f`), announced only by `a=rid`/`a=simulcast` lines and
+    /// the rid header extension on the packets, as browsers do.
+    SendVideo {
+        ssrc: u32,
+        cid: String,
+        simulcast: bool,
+    },
+    /// We receive VP8 here.
+    RecvVideo,
 }
 
 /// Writes an offer for `sections`. `version` must grow with each offer.
@@ -88,9 +106,13 @@ pub fn offer(
         mids.join(" ")
     );
     for (i, sec) in sections.iter().enumerate() {
+        let (kind, pt) = match sec {
+            Section::SendAudio { .. } | Section::RecvAudio => ("audio", OPUS_PT),
+            Section::SendVideo { .. } | Section::RecvVideo => ("video", VP8_PT),
+        };
         let _ = write!(
             s,
-            "m=audio 9 UDP/TLS/RTP/SAVPF {OPUS_PT}\r\nc=IN IP4 0.0.0.0\r\n\
+            "m={kind} 9 UDP/TLS/RTP/SAVPF {pt}\r\nc=IN IP4 0.0.0.0\r\n\
              a=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:{}\r\na=ice-pwd:{}\r\n\
              a=ice-options:trickle\r\na=fingerprint:sha-256 {}\r\na=setup:{}\r\n\
              a=mid:{i}\r\n",
@@ -112,6 +134,36 @@ pub fn offer(
                 s.push_str("a=recvonly\r\n");
                 write_opus(&mut s);
             }
+            Section::SendVideo {
+                ssrc,
+                cid,
+                simulcast,
+            } => {
+                let _ = write!(s, "a=sendonly\r\na=msid:- {cid}\r\n");
+                if *simulcast {
+                    let _ = write!(
+                        s,
+                        "a=extmap:{MID_EXT_ID} urn:ietf:params:rtp-hdrext:sdes:mid\r\n\
+                         a=extmap:{RID_EXT_ID} urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"
+                    );
+                }
+                write_vp8(&mut s);
+                if *simulcast {
+                    for rid in SIMULCAST_RIDS {
+                        let _ = write!(s, "a=rid:{rid} send\r\n");
+                    }
+                    let _ = write!(s, "a=simulcast:send {}\r\n", SIMULCAST_RIDS.join(";"));
+                } else {
+                    let _ = write!(
+                        s,
+                        "a=ssrc:{ssrc} cname:{cid}\r\na=ssrc:{ssrc} msid:- {cid}\r\n"
+                    );
+                }
+            }
+            Section::RecvVideo => {
+                s.push_str("a=recvonly\r\n");
+                write_vp8(&mut s);
+            }
         }
     }
     s
@@ -122,6 +174,14 @@ fn write_opus(s: &mut String) {
         s,
         "a=rtcp-mux\r\na=rtcp-rsize\r\na=rtpmap:{OPUS_PT} opus/48000/2\r\n\
          a=rtcp-fb:{OPUS_PT} nack\r\na=fmtp:{OPUS_PT} minptime=10;useinbandfec=1\r\n"
+    );
+}
+
+fn write_vp8(s: &mut String) {
+    let _ = write!(
+        s,
+        "a=rtcp-mux\r\na=rtcp-rsize\r\na=rtpmap:{VP8_PT} VP8/90000\r\n\
+         a=rtcp-fb:{VP8_PT} nack\r\na=rtcp-fb:{VP8_PT} nack pli\r\na=rtcp-fb:{VP8_PT} ccm fir\r\n"
     );
 }
 

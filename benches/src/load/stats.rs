@@ -61,6 +61,23 @@ impl Window {
     }
 }
 
+/// Bits of a stamp's `publisher` field that carry the simulcast layer
+/// (0: a single stream; 1 `q`, 2 `h`, 3 `f`); the rest is the publisher's
+/// index.
+const LAYER_SHIFT: u32 = 28;
+
+/// The stamp's stream id for layer `layer` of publisher `index`.
+#[must_use]
+pub fn stream_id(index: u32, layer: u8) -> u32 {
+    (index & ((1 << LAYER_SHIFT) - 1)) | (u32::from(layer & 0x0f) << LAYER_SHIFT)
+}
+
+/// The publisher index and layer of a stream id.
+#[must_use]
+pub fn split_stream_id(id: u32) -> (u32, u8) {
+    (id & ((1 << LAYER_SHIFT) - 1), (id >> LAYER_SHIFT) as u8)
+}
+
 /// One publisher's stream as one subscriber sees it: which sequence
 /// numbers arrived (a bitmap, so duplicates are caught however late).
 #[derive(Debug, Clone, Default)]
@@ -93,7 +110,7 @@ impl StreamRecv {
 /// Everything one subscriber recorded.
 #[derive(Debug, Clone, Default)]
 pub struct SubscriberStats {
-    /// By publisher index.
+    /// By stream id ([`stream_id`]: publisher index and simulcast layer).
     pub streams: HashMap<u32, StreamRecv>,
     /// One-way latency of each distinct measured packet, microseconds.
     pub latencies_us: Vec<u32>,
@@ -126,10 +143,18 @@ impl SubscriberStats {
         }
     }
 
-    /// How many distinct publishers were heard from at all.
+    /// How many distinct publishers were heard from at all (any layer).
     #[must_use]
     pub fn publishers_heard(&self) -> usize {
-        self.streams.values().filter(|s| s.any > 0).count()
+        let mut heard: Vec<u32> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.any > 0)
+            .map(|(&id, _)| split_stream_id(id).0)
+            .collect();
+        heard.sort_unstable();
+        heard.dedup();
+        heard.len()
     }
 
     /// Distinct measured packets over all streams.

@@ -1,6 +1,8 @@
 //! The load side of the raw baseline: the packet pattern of `ringcast-load`
-//! (an Opus-sized, stamped RTP packet every 20 ms per publisher, publishers
-//! staggered over the 20 ms) sent to the relay with no WebRTC, and
+//! (an Opus-sized, stamped RTP packet every 20 ms per publisher, or with
+//! `--video-bitrate` a 30 fps frame of up to 1200-byte packets sent
+//! together; publishers staggered over the period) sent to the relay with
+//! no WebRTC, and
 //! subscribers that judge what comes back the same way (received, expected,
 //! loss, duplicates, one-way latency, the relay's CPU per forwarded packet).
 //!
@@ -49,8 +51,8 @@ pub fn cpu_seconds(pid: u32) -> Option<(f64, &'static str)> {
     }
 }
 
-/// Publishers send one packet per this period.
-const PACKET_PERIOD: Duration = Duration::from_millis(20);
+/// Audio publishers send one packet per this period.
+pub const AUDIO_PERIOD: Duration = Duration::from_millis(20);
 /// Opus payload type, as `ringcast-load` uses.
 const PAYLOAD_TYPE: u8 = 111;
 /// Receive buffer per subscriber socket: a 20 ms burst to one socket is
@@ -73,6 +75,10 @@ pub struct LoadConfig {
     pub subs_per_socket: usize,
     pub duration: Duration,
     pub payload_bytes: usize,
+    /// Each publisher sends `burst` packets together once per `period`
+    /// (audio: 1 per 20 ms; video: a frame's packets per 1/30 s).
+    pub period: Duration,
+    pub burst: u32,
     pub server_pid: Option<u32>,
     /// How long to sample the relay's idle CPU before the run (0: skip).
     pub idle_sample: Duration,
@@ -347,11 +353,13 @@ struct SendShared {
     sent_in_window: Vec<AtomicU64>,
 }
 
-/// The sender thread: publisher `j` (room-major) sends at
-/// `t0 + j * 20 ms / N + k * 20 ms`, its packet `k` stamped with `k`.
+/// The sender thread: publisher `j` (room-major) sends its `k`-th burst
+/// of `burst` packets at `t0 + j * period / N + k * period`, the packets
+/// stamped `k * burst ..`.
 fn send_loop(
     socks: Vec<(UdpSocket, u16)>,
     payload_bytes: usize,
+    (period, burst): (Duration, u32),
     window: Arc<Window>,
     shared: Arc<SendShared>,
 ) {
@@ -359,7 +367,8 @@ fn send_loop(
     if n == 0 {
         return;
     }
-    let step = PACKET_PERIOD / n;
+    let burst = burst.max(1);
+    let step = period / n;
     let t0 = Instant::now();
     let mut buf = vec![0u8; HEADER_LEN + 12 + payload_bytes];
     let mut event: u64 = 0;
@@ -367,45 +376,48 @@ fn send_loop(
     while !shared.stop.load(Ordering::Relaxed) {
         let due = t0
             + step * u32::try_from(event % u64::from(n)).unwrap_or(0)
-            + PACKET_PERIOD * u32::try_from(event / u64::from(n)).unwrap_or(u32::MAX);
+            + period * u32::try_from(event / u64::from(n)).unwrap_or(u32::MAX);
         let now = Instant::now();
         if due > now {
             std::thread::sleep(due - now);
         }
         let j = (event % u64::from(n)) as usize;
-        let seq = u32::try_from(event / u64::from(n)).unwrap_or(u32::MAX);
+        let frame = u32::try_from(event / u64::from(n)).unwrap_or(u32::MAX);
         let (sock, room) = &socks[j];
-        let stamp = Stamp {
-            seq,
-            sent_ns: monotonic_ns(),
-            publisher: j as u32,
-        };
-        let head = Header {
-            kind: Kind::Media,
-            room: *room,
-            count: 0,
-        };
-        let len = head.write(&mut buf).and_then(|()| {
-            write_rtp(
-                &mut buf[HEADER_LEN..],
-                PAYLOAD_TYPE,
-                seq as u16,
-                seq.wrapping_mul(960),
-                j as u32 + 1,
-                &stamp,
-                payload_bytes,
-            )
-        });
-        if let Some(len) = len {
-            match sock.send(&buf[..HEADER_LEN + len]) {
-                Ok(_) => {
-                    if window.contains(stamp.sent_ns) {
-                        if let Some(c) = shared.sent_in_window.get(usize::from(*room)) {
-                            c.fetch_add(1, Ordering::Relaxed);
+        for b in 0..burst {
+            let seq = frame.saturating_mul(burst).saturating_add(b);
+            let stamp = Stamp {
+                seq,
+                sent_ns: monotonic_ns(),
+                publisher: j as u32,
+            };
+            let head = Header {
+                kind: Kind::Media,
+                room: *room,
+                count: 0,
+            };
+            let len = head.write(&mut buf).and_then(|()| {
+                write_rtp(
+                    &mut buf[HEADER_LEN..],
+                    PAYLOAD_TYPE,
+                    seq as u16,
+                    seq.wrapping_mul(960),
+                    j as u32 + 1,
+                    &stamp,
+                    payload_bytes,
+                )
+            });
+            if let Some(len) = len {
+                match sock.send(&buf[..HEADER_LEN + len]) {
+                    Ok(_) => {
+                        if window.contains(stamp.sent_ns) {
+                            if let Some(c) = shared.sent_in_window.get(usize::from(*room)) {
+                                c.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
+                    Err(_) => send_errors += 1,
                 }
-                Err(_) => send_errors += 1,
             }
         }
         event += 1;
@@ -509,9 +521,10 @@ pub fn run(cfg: &LoadConfig) -> Result<RelaySummary, LoadError> {
     });
     let sender = {
         let (window, shared, bytes) = (window.clone(), shared.clone(), cfg.payload_bytes);
+        let pattern = (cfg.period, cfg.burst);
         std::thread::Builder::new()
             .name("relay-load-send".into())
-            .spawn(move || send_loop(pubs, bytes, window, shared))
+            .spawn(move || send_loop(pubs, bytes, pattern, window, shared))
             .map_err(|e| LoadError::Sender(e.to_string()))?
     };
 

@@ -77,6 +77,12 @@ enum Command {
         /// RTP payload bytes per packet (Opus-sized).
         #[arg(long, default_value_t = 100)]
         payload_bytes: usize,
+        /// Video instead of audio: each publisher sends `ringcast-load
+        /// --video-publishers`' pattern for this bitrate (30 frames a
+        /// second, each frame's packets of at most 1200 payload bytes sent
+        /// together); overrides --payload-bytes.
+        #[arg(long, value_parser = ringcast_benches::load::args::parse_bitrate)]
+        video_bitrate: Option<u64>,
         /// The relay's pid: report its CPU over the window.
         #[arg(long)]
         server_pid: Option<u32>,
@@ -197,12 +203,24 @@ fn main() -> ExitCode {
             subs_per_socket,
             duration,
             payload_bytes,
+            video_bitrate,
             server_pid,
             idle_sample,
             warmup_timeout,
             drain,
             json,
         } => {
+            let (payload_bytes, period, burst) = match video_bitrate {
+                Some(b) => {
+                    let p = ringcast_benches::load::payload::VideoPattern::for_bitrate(b);
+                    (
+                        p.payload_bytes,
+                        Duration::from_secs(1) / ringcast_benches::load::payload::VIDEO_FPS,
+                        p.packets_per_frame,
+                    )
+                }
+                None => (payload_bytes, load::AUDIO_PERIOD, 1),
+            };
             let cfg = load::LoadConfig {
                 relay,
                 rooms,
@@ -211,6 +229,8 @@ fn main() -> ExitCode {
                 subs_per_socket,
                 duration,
                 payload_bytes,
+                period,
+                burst,
                 server_pid,
                 idle_sample,
                 warmup_timeout,
