@@ -3,8 +3,12 @@
 //! subscribers, two seconds; then two publishers whose subscribers offer
 //! one receive m-line and must be asked for another. Every packet sent
 //! inside the window reaches every subscriber exactly once and in order.
+//! Video: one VP8 publisher to five subscribers (the server starts each
+//! down-track at a keyframe, asked for by PLI), the same with simulcast
+//! (each subscriber gets exactly one layer, the top one), and a meeting.
 
 use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -23,6 +27,15 @@ fn free_udp_port() -> u16 {
         .and_then(|s| s.local_addr())
         .map(|a| a.port())
         .unwrap()
+}
+
+/// The one server of this test binary (started once), and a lock so the
+/// tests' loads do not overlap.
+fn server() -> (u16, std::sync::MutexGuard<'static, ()>) {
+    static PORT: OnceLock<u16> = OnceLock::new();
+    static RUN: Mutex<()> = Mutex::new(());
+    let guard = RUN.lock().unwrap_or_else(|e| e.into_inner());
+    (*PORT.get_or_init(start_server), guard)
 }
 
 /// Starts the server on its own thread and runtime; returns its HTTP port.
@@ -84,7 +97,7 @@ fn run_load(url: &str, room: &str, extra: &[&str]) -> ringcast_benches::load::re
 
 #[test]
 fn every_packet_reaches_every_subscriber_once_and_in_order() {
-    let http = start_server();
+    let (http, _running) = server();
     let url = format!("ws://127.0.0.1:{http}");
 
     // Issue #7's small load run: 1 publisher -> 50 subscribers, 10 s.
@@ -157,4 +170,95 @@ fn every_packet_reaches_every_subscriber_once_and_in_order() {
     assert_eq!(s.failed, 0, "{table}");
     assert_eq!(s.received, s.expected, "{table}");
     assert!(s.received > 0, "{table}");
+}
+
+#[test]
+fn video_reaches_every_subscriber_once_in_order_and_one_simulcast_layer() {
+    let (http, _running) = server();
+    let url = format!("ws://127.0.0.1:{http}");
+
+    // 1.5 Mbit/s at 30 fps: 6 packets a frame, 180 a second.
+    let s = run_load(
+        &url,
+        "video-one-to-five",
+        &[
+            "--video-publishers",
+            "1",
+            "--subscribers",
+            "5",
+            "--duration",
+            "3s",
+        ],
+    );
+    let table = s.table();
+    assert_eq!(s.failed, 0, "{table}");
+    assert_eq!(
+        (s.publishers_connected, s.subscribers_connected),
+        (1, 5),
+        "{table}"
+    );
+    assert!((520..=560).contains(&s.sent), "{table}");
+    assert_eq!(s.expected, 5 * s.sent, "{table}");
+    assert_eq!(s.received, s.expected, "{table}");
+    assert_eq!((s.lost, s.duplicates, s.reordered), (0, 0, 0), "{table}");
+    assert_eq!((s.srtp_errors, s.unstamped), (0, 0), "{table}");
+    assert!(s.latency_p50_us.is_some() && s.latency_max_us >= s.latency_p99_us);
+    assert_eq!(
+        s.latency_histogram.iter().sum::<u64>(),
+        s.received,
+        "{table}"
+    );
+    assert_eq!(s.pairs_by_layer, [5, 0, 0, 0], "{table}");
+
+    // Simulcast: q, h and f on three SSRCs; every subscriber receives
+    // exactly one layer in the window, the top one by default, all of it.
+    let s = run_load(
+        &url,
+        "video-simulcast",
+        &[
+            "--video-publishers",
+            "1",
+            "--simulcast",
+            "--subscribers",
+            "5",
+            "--duration",
+            "3s",
+        ],
+    );
+    let table = s.table();
+    assert_eq!(s.failed, 0, "{table}");
+    assert_eq!(s.pairs_by_layer, [0, 0, 0, 5], "{table}");
+    assert_eq!(s.pairs_mixed_layers, 0, "{table}");
+    // The f layer is 180 of the (30+60+180)*3 s packets sent; the
+    // subscribers got exactly those.
+    assert!(s.expected >= 5 * 520 && s.expected <= 5 * 560, "{table}");
+    assert!(
+        s.sent > s.expected / 5,
+        "all three layers were sent: {table}"
+    );
+    assert_eq!(s.received, s.expected, "{table}");
+    assert_eq!((s.lost, s.duplicates, s.reordered), (0, 0, 0), "{table}");
+
+    // A meeting: three video publishers, each subscribing to the others.
+    let s = run_load(
+        &url,
+        "video-meeting",
+        &[
+            "--video-publishers",
+            "3",
+            "--meeting",
+            "--subscribers",
+            "0",
+            "--video-bitrate",
+            "500k",
+        ],
+    );
+    let table = s.table();
+    assert_eq!(s.failed, 0, "{table}");
+    assert_eq!(s.receivers, 3, "{table}");
+    // Each publisher's packets reach the two others.
+    assert_eq!(s.expected, 2 * s.sent, "{table}");
+    assert!(s.sent > 0, "{table}");
+    assert_eq!(s.received, s.expected, "{table}");
+    assert_eq!((s.lost, s.duplicates, s.reordered), (0, 0, 0), "{table}");
 }
