@@ -28,6 +28,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => run_server(&cli.server),
+        Some(Command::Dataplane) => run_dataplane(&cli.server),
         Some(Command::GenerateKeys) => {
             let (key, secret) = generate_key_pair();
             print_stdout(&format_key_pair(&key, &secret))
@@ -54,13 +55,16 @@ pub fn main() -> ExitCode {
 /// Loads the config, sets up logging, and runs the server on a tokio
 /// runtime until SIGINT/SIGTERM.
 fn run_server(args: &ServerArgs) -> ExitCode {
-    let Loaded { config, notes } = match load_with_notes(&args.overrides()) {
+    let Loaded { mut config, notes } = match load_with_notes(&args.overrides()) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
+    if let Some(path) = &args.dataplane_shm {
+        config.dataplane.shm_path = path.clone();
+    }
     crate::logging::init(&config.logging);
     for note in &notes {
         note.emit();
@@ -97,6 +101,34 @@ fn run_server(args: &ServerArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server failed");
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `ringcast dataplane`: the media workers as their own process, until
+/// SIGINT/SIGTERM.
+fn run_dataplane(args: &ServerArgs) -> ExitCode {
+    let Loaded { config, notes } = match load_with_notes(&args.overrides()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    crate::logging::init(&config.logging);
+    for note in &notes {
+        note.emit();
+    }
+    let path = args
+        .dataplane_shm
+        .clone()
+        .unwrap_or_else(|| format!("/dev/shm/ringcast-{}", config.udp_port()));
+    match crate::handover::process::run(&config, std::path::Path::new(&path)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "dataplane failed");
             eprintln!("{e}");
             ExitCode::FAILURE
         }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod handover;
 pub mod http;
 pub mod ids;
 pub mod logging;

@@ -128,6 +128,11 @@ pub fn install_dataplane(starter: DataplaneStarter) {
     let _ = DATAPLANE_STARTER.set(starter);
 }
 
+/// The installed dataplane starter (`ringcast dataplane` uses it too).
+pub fn dataplane_starter() -> Option<DataplaneStarter> {
+    DATAPLANE_STARTER.get().copied()
+}
+
 /// The dataplane settings that follow from the server config.
 pub fn dataplane_config(config: &Config) -> DataplaneConfig {
     let mut dp = DataplaneConfig {
@@ -156,40 +161,91 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// How long the control plane waits for the dataplane to publish its info.
 const DATAPLANE_READY: Duration = Duration::from_secs(10);
 
-/// Starts the in-process dataplane and the link to it; `None` when no
-/// dataplane is installed (library tests).
-async fn start_media(
-    config: &Config,
-) -> Result<
-    Option<(
-        MediaControl,
-        Vec<Consumer<Event>>,
-        Box<dyn std::any::Any + Send>,
-        ShmRegion,
-    )>,
-    ServerError,
-> {
-    let Some(starter) = DATAPLANE_STARTER.get() else {
-        return Ok(None);
-    };
-    let dp = dataplane_config(config);
-    let region = ShmRegion::create(
-        &ShmBacking::Memfd("ringcast".into()),
-        dp.workers,
-        dp.ring_capacity,
-    )
-    .map_err(|e| ServerError::Dataplane(e.to_string()))?;
-    let guard = starter(&dp, &region).map_err(ServerError::Dataplane)?;
+/// The link to a running dataplane.
+struct MediaStart {
+    media: MediaControl,
+    events: Vec<Consumer<Event>>,
+    /// Keeps an in-process dataplane running (nothing when attached).
+    _guard: Box<dyn std::any::Any + Send>,
+    region: ShmRegion,
+    /// Listening sockets a `ringcast dataplane` process holds for us.
+    listeners: Vec<std::net::TcpListener>,
+    /// Attached to a separate dataplane process (restartable).
+    attached: bool,
+}
+
+/// Waits for the dataplane to publish its info in `region`.
+async fn wait_ready(
+    region: &ShmRegion,
+) -> Result<ringcast_shared::ring::DataplaneInfo, ServerError> {
     let deadline = tokio::time::Instant::now() + DATAPLANE_READY;
-    let info = loop {
+    loop {
         if let Some(info) = region.info() {
-            break info;
+            return Ok(info);
         }
         if tokio::time::Instant::now() > deadline {
             return Err(ServerError::Dataplane("dataplane did not start".into()));
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Attaches to the region of a `ringcast dataplane` process at `path`
+/// (waiting for it to appear), takes the control side over from a control
+/// plane that died, and fetches the listeners it holds.
+async fn attach_region(path: &std::path::Path) -> Result<ShmRegion, ServerError> {
+    let deadline = tokio::time::Instant::now() + DATAPLANE_READY;
+    loop {
+        match ShmRegion::attach(path) {
+            Ok(r) => return Ok(r),
+            Err(e) if tokio::time::Instant::now() > deadline => {
+                return Err(ServerError::Dataplane(format!(
+                    "cannot attach to {}: {e}",
+                    path.display()
+                )))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// Starts the in-process dataplane, or attaches to a dataplane process
+/// (`dataplane.shm_path`); `None` when no dataplane is installed (library
+/// tests).
+async fn start_media(config: &Config) -> Result<Option<MediaStart>, ServerError> {
+    let shm_path = config.dataplane.shm_path.trim();
+    let (region, guard, listeners, attached): (_, Box<dyn std::any::Any + Send>, _, _) = if shm_path
+        .is_empty()
+    {
+        let Some(starter) = DATAPLANE_STARTER.get() else {
+            return Ok(None);
+        };
+        let dp = dataplane_config(config);
+        let region = ShmRegion::create(
+            &ShmBacking::Memfd("ringcast".into()),
+            dp.workers,
+            dp.ring_capacity,
+        )
+        .map_err(|e| ServerError::Dataplane(e.to_string()))?;
+        let guard = starter(&dp, &region).map_err(ServerError::Dataplane)?;
+        (region, guard, Vec::new(), false)
+    } else {
+        let path = std::path::Path::new(shm_path);
+        let region = attach_region(path).await?;
+        region
+            .claim_control()
+            .map_err(|e| ServerError::Dataplane(e.to_string()))?;
+        let sock = crate::handover::listeners::socket_path(path);
+        let listeners = match crate::handover::listeners::fetch(&sock) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(socket = %sock.display(), error = %e, "no listeners from the dataplane process: binding our own");
+                Vec::new()
+            }
+        };
+        (region, Box::new(()), listeners, true)
     };
+    let info = wait_ready(&region).await?;
     let (sink, events) =
         RingCommandSink::attach(&region).map_err(|e| ServerError::Dataplane(e.to_string()))?;
     let params = LocalMediaParams {
@@ -197,21 +253,41 @@ async fn start_media(
         ips: crate::media::candidate_ips(config),
         port: info.udp_port,
     };
-    tracing::info!(workers = dp.workers, udp_port = info.udp_port, candidates = ?params.ips, "dataplane started");
-    Ok(Some((
-        MediaControl::new(Box::new(sink), params),
+    tracing::info!(workers = region.workers(), udp_port = info.udp_port, candidates = ?params.ips, attached, dataplane_pid = info.pid, "dataplane ready");
+    Ok(Some(MediaStart {
+        media: MediaControl::new(Box::new(sink), params),
         events,
-        guard,
+        _guard: guard,
         region,
-    )))
+        listeners,
+        attached,
+    }))
 }
 
 /// Runs the server until SIGINT/SIGTERM.
 pub async fn run(config: Config) -> Result<(), ServerError> {
     let media = start_media(&config).await?;
+    let mut handed_listeners = Vec::new();
+    let mut attached_region = None;
     let (state, _dataplane_guard, region) = match media {
-        Some((media, events, guard, region)) => {
+        Some(MediaStart {
+            media,
+            events,
+            _guard: guard,
+            region,
+            listeners,
+            attached,
+        }) => {
             let state = AppState::with_media(config, media);
+            handed_listeners = listeners;
+            if attached {
+                take_back_state(&state, &region);
+                tokio::spawn(crate::handover::snapshot::keep_published(
+                    state.clone(),
+                    region.clone(),
+                ));
+                attached_region = Some(region.clone());
+            }
             let for_events = state.clone();
             tokio::spawn(crate::media::pump_events(events, move |ev| {
                 for_events.data.note_event(&ev);
@@ -224,6 +300,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             tokio::spawn(crate::speakers::run(state.clone()));
             tokio::spawn(crate::quality::run(state.clone()));
             tokio::spawn(crate::subscription::run_offer_timeouts(state.clone()));
+            tokio::spawn(crate::signal::resume::run_expiry(state.clone()));
             (state, Some(guard), Some(region))
         }
         None => (AppState::new(config), None, None),
@@ -236,6 +313,16 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     let shutdown_state = state.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
+        if let Some(region) = attached_region {
+            // A separate dataplane keeps serving: leave everyone connected
+            // to it and hand the state to the next control plane. Their
+            // signaling drops with this process and they resume there.
+            let mut last = Vec::new();
+            crate::handover::snapshot::publish_if_changed(&shutdown_state, &region, &mut last);
+            region.release_control();
+            tracing::info!("control plane stopped; the dataplane keeps forwarding");
+            std::process::exit(0);
+        }
         shutdown_state
             .counters
             .shutting_down
@@ -273,7 +360,35 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         crate::metrics::start(port, source, stop_rx.clone()).await?;
     }
     let mut tasks = Vec::new();
-    for addr in &addrs {
+    let mut handed = Vec::new();
+    for l in handed_listeners {
+        match l
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(l))
+        {
+            Ok(l) => handed.push(l),
+            Err(e) => tracing::warn!(error = %e, "handed-over listener unusable"),
+        }
+    }
+    let bind_addrs = if handed.is_empty() {
+        addrs.clone()
+    } else {
+        Vec::new()
+    };
+    for l in handed {
+        let addr = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!(%addr, "listening for HTTP/WebSocket (held by the dataplane process)");
+        let app = app.clone();
+        let mut stop = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            axum::serve(l, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        }));
+    }
+    for addr in &bind_addrs {
         let listener = match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => l,
             Err(e) if addr.starts_with('[') && addrs.len() > 1 => {
@@ -322,6 +437,24 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     }
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// Takes back what the previous control plane left in the region: its
+/// rooms and participants (waiting for their resume) and its transports.
+fn take_back_state(state: &AppState, region: &ShmRegion) {
+    let Some(bytes) = region.control_state() else {
+        tracing::info!("no control state in the region: starting empty");
+        return;
+    };
+    match crate::handover::snapshot::restore(state, &bytes, std::time::Instant::now()) {
+        Ok(r) => tracing::info!(
+            rooms = r.rooms,
+            participants = r.participants,
+            transports = r.transports,
+            "took back the previous control plane's state"
+        ),
+        Err(e) => tracing::warn!(error = %e, "control state not taken back"),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -18,7 +18,7 @@ pub const LINK_QUALITY_WINDOW_MS: u64 = 1000;
 
 /// Identifies one ICE/DTLS transport (one PeerConnection of one participant)
 /// across both planes. Chosen by the control plane, never reused while live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[repr(transparent)]
 pub struct TransportId(pub u64);
 
@@ -66,7 +66,7 @@ impl<const N: usize> std::fmt::Debug for InlineStr<N> {
 }
 
 /// Which DTLS role the server plays on a transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[repr(u8)]
 pub enum DtlsRole {
     /// We answered `a=setup:active`: we send the ClientHello.

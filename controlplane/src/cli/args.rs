@@ -110,6 +110,17 @@ pub struct ServerArgs {
     /// always warnings in Ringcast.
     #[arg(long = "disable-strict-config", global = true, hide = true)]
     pub disable_strict_config: bool,
+    /// Shared-memory region of a `ringcast dataplane` process (e.g.
+    /// /dev/shm/ringcast): the server attaches to it instead of running the
+    /// dataplane itself, and can then be restarted without dropping media.
+    /// For `ringcast dataplane`, where to create it.
+    #[arg(
+        long = "dataplane-shm",
+        value_name = "PATH",
+        env = "RINGCAST_DATAPLANE_SHM",
+        global = true
+    )]
+    pub dataplane_shm: Option<String>,
 }
 
 impl ServerArgs {
@@ -147,6 +158,12 @@ Example:\n  ringcast --dev create-join-token --room demo --identity alice --can-
 Output: one line `Token: <jwt>` on stdout (with --raw, just `<jwt>`)."
     )]
     CreateJoinToken(Box<TokenArgs>),
+    /// Run the dataplane (media workers) as its own process on the
+    /// shared-memory region at --dataplane-shm (default
+    /// /dev/shm/ringcast-<udp port>). It also holds the HTTP/WebSocket
+    /// listening sockets; start `ringcast --dataplane-shm PATH` (same config)
+    /// as the control plane, and restart that at will.
+    Dataplane,
 }
 
 /// `create-join-token` flags. Grant flags take an optional boolean:

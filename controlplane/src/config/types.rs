@@ -449,6 +449,9 @@ pub struct DataplaneSection {
     pub workers: u16,
     /// `auto`, `io_uring` or `portable`.
     pub driver: String,
+    /// The region of a separate `ringcast dataplane` process to attach to;
+    /// empty: run the dataplane in this process (the default).
+    pub shm_path: String,
 }
 
 impl Default for DataplaneSection {
@@ -456,6 +459,7 @@ impl Default for DataplaneSection {
         Self {
             workers: 0,
             driver: "auto".into(),
+            shm_path: String::new(),
         }
     }
 }

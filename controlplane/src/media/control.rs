@@ -11,7 +11,7 @@ use super::IceCredentials;
 use crate::participant::PcRole;
 
 /// Who a transport belongs to, so dataplane events find their participant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TransportOwner {
     pub room: String,
     pub participant_sid: String,
@@ -19,7 +19,7 @@ pub struct TransportOwner {
 }
 
 /// Header-extension ids negotiated on one transport (0 = none).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RtpExtensionIds {
     pub audio_level: u8,
     pub mid: u8,
@@ -30,7 +30,7 @@ pub struct RtpExtensionIds {
 }
 
 /// A transport as the signaling session holds it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LocalTransport {
     pub id: TransportId,
     pub ice: IceCredentials,
@@ -39,7 +39,7 @@ pub struct LocalTransport {
 }
 
 /// The peer's ICE ufrag and DTLS parameters, from its SDP.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RemoteDtls {
     pub ufrag: String,
     pub role: DtlsRole,
@@ -112,6 +112,26 @@ impl MediaControl {
             id,
             ice: IceCredentials::generate(),
             remote: None,
+        }
+    }
+
+    /// The next transport id and every owner, for a snapshot.
+    pub fn export(&self) -> (u64, Vec<(TransportId, TransportOwner)>) {
+        let owners = self
+            .owners
+            .lock()
+            .map(|o| o.iter().map(|(k, v)| (*k, v.clone())).collect())
+            .unwrap_or_default();
+        (self.next_id.load(Ordering::Relaxed), owners)
+    }
+
+    /// Takes back a snapshot's transports: their owners, and ids from past
+    /// the largest ever given (the dataplane still serves those).
+    pub fn restore(&self, next_id: u64, owners: Vec<(TransportId, TransportOwner)>) {
+        let max = owners.iter().map(|(id, _)| id.0 + 1).max().unwrap_or(1);
+        self.next_id.fetch_max(next_id.max(max), Ordering::Relaxed);
+        if let Ok(mut o) = self.owners.lock() {
+            o.extend(owners);
         }
     }
 

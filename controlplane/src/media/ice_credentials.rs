@@ -4,7 +4,7 @@ use rand::Rng;
 const ICE_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /// Our side's ICE username fragment and password for one transport.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IceCredentials {
     pub ufrag: String,
     pub pwd: String,

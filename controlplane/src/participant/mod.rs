@@ -25,7 +25,7 @@ use crate::signal::join_request::SignalVariant;
 pub type ParticipantState = proto::participant_info::State;
 
 /// Which of a participant's PeerConnections a transport belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PcRole {
     /// The client's offering PC (`/rtc` publisher, or the single `/rtc/v1` PC).
     Publisher,
@@ -34,7 +34,7 @@ pub enum PcRole {
 }
 
 /// One participant of a room.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Participant {
     pub sid: String,
     /// The room's name.
@@ -54,8 +54,19 @@ pub struct Participant {
     pub auto_subscribe: bool,
     pub kind: i32,
     pub disconnect_reason: i32,
-    /// Where this participant's signaling messages go.
+    /// Where this participant's signaling messages go. Not in a snapshot:
+    /// a restored participant has no socket until it resumes.
+    #[serde(skip)]
     pub outbox: Outbox,
+    /// Bumped each time a signaling connection takes this participant
+    /// (join, resume): a socket that closes acts only on its own generation.
+    #[serde(skip)]
+    pub signal_generation: u64,
+    /// Set while no signaling connection is attached (it dropped without a
+    /// Leave, or the participant was restored from a snapshot): removed
+    /// unless it resumes by then.
+    #[serde(skip)]
+    pub detached_until: Option<std::time::Instant>,
     /// Next id for server-created offers (JS echoes it in its answer).
     pub next_offer_id: u32,
     /// The client-offering PC (`/rtc` publisher, or the one `/rtc/v1` PC).

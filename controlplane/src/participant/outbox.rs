@@ -74,6 +74,15 @@ impl Outbox {
     }
 }
 
+impl Default for Outbox {
+    /// An outbox nobody reads (a participant whose signaling is gone and
+    /// may resume): messages are dropped, the state they describe is sent
+    /// whole again on resume.
+    fn default() -> Self {
+        Self::new().0
+    }
+}
+
 impl OutboxRx {
     /// The next thing to do; `Close` once the queue overflowed.
     pub async fn recv(&mut self) -> Option<Outgoing> {

@@ -12,7 +12,7 @@ use crate::sdp::{MediaKind, NegotiatedMedia};
 pub const MAX_TRACKS: usize = 32;
 
 /// One track of a publisher.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PublishedTrack {
     pub cid: String,
     pub info: proto::TrackInfo,
@@ -40,7 +40,7 @@ pub struct PublishedTrack {
 }
 
 /// Which simulcast layer a subscriber wants (UpdateTrackSettings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum LayerWant {
     /// The best layer flowing (no size asked for).
     #[default]
@@ -53,7 +53,7 @@ pub enum LayerWant {
 }
 
 /// What happened to a track that others must hear about.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TrackChange {
     Published(proto::TrackInfo),
     Unpublished(proto::TrackInfo),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use livekit_protocol as proto;
 
 /// One participant entry: what `ListParticipants`/`GetParticipant` return.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ParticipantEntry {
     /// The token's identity, unique within the room.
     pub identity: String,

@@ -171,6 +171,13 @@ impl RoomRegistry {
         (room, true)
     }
 
+    /// Puts back a room a previous control plane had (handover): no
+    /// `room_started`, it never stopped.
+    pub fn restore(&self, room: Room) {
+        self.ensure_sweeper();
+        self.inner.write().insert(room.name.clone(), room);
+    }
+
     /// The room called `name`.
     pub fn get(&self, name: &str) -> Option<Room> {
         self.inner.read().get(name).cloned()

@@ -5,7 +5,7 @@ use livekit_protocol as proto;
 use super::ParticipantMap;
 
 /// A room on this node.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Room {
     /// `RM_...`.
     pub sid: String,

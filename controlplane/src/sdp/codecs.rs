@@ -36,7 +36,7 @@ pub const SUPPORTED_RTCP_FB: [&str; 5] =
 
 /// A codec a subscriber receives: the publisher's codec, written with our
 /// payload types.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OfferCodec {
     /// Our payload type for the media codec.
     pub payload_type: u8,
@@ -50,6 +50,46 @@ pub struct OfferCodec {
     pub channels: Option<u16>,
     /// The fmtp we write (the publisher's for H264/VP9, ours for opus).
     pub fmtp: Option<String>,
+}
+
+/// Every encoding name [`offer_codec_for`] writes.
+const OFFERED_NAMES: [&str; 5] = ["opus", "VP8", "VP9", "H264", "AV1"];
+
+/// [`OfferCodec`] as a snapshot holds it (the name owned).
+#[derive(serde::Deserialize)]
+struct OfferCodecWire {
+    payload_type: u8,
+    rtx_payload_type: Option<u8>,
+    name: String,
+    clock_rate: u32,
+    channels: Option<u16>,
+    fmtp: Option<String>,
+}
+
+// By hand: a derived impl would borrow `name` from the input ('static).
+impl<'de> serde::Deserialize<'de> for OfferCodec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let wire = OfferCodecWire::deserialize(d)?;
+        OfferCodec::try_from(wire).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<OfferCodecWire> for OfferCodec {
+    type Error = String;
+    fn try_from(w: OfferCodecWire) -> Result<Self, String> {
+        let name = OFFERED_NAMES
+            .into_iter()
+            .find(|n| *n == w.name)
+            .ok_or_else(|| format!("unknown codec name {}", w.name))?;
+        Ok(OfferCodec {
+            payload_type: w.payload_type,
+            rtx_payload_type: w.rtx_payload_type,
+            name,
+            clock_rate: w.clock_rate,
+            channels: w.channels,
+            fmtp: w.fmtp,
+        })
+    }
 }
 
 /// The payload types we offer a subscriber for a publisher codec, following

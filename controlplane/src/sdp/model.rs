@@ -105,7 +105,7 @@ impl Setup {
 }
 
 /// The kind of an m-line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MediaKind {
     /// `m=audio`.
     Audio,

@@ -19,7 +19,7 @@ use super::write::{LocalTransport, OutgoingTrack, SdpWriter};
 /// The mid of the data m-line, always the first.
 pub const DATA_MID: &str = "0";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum SlotState {
     Data,
     Sending(Box<OutgoingTrack>),
@@ -30,7 +30,7 @@ enum SlotState {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Slot {
     mid: String,
     kind: MediaKind,
@@ -44,7 +44,7 @@ struct Slot {
 }
 
 /// The subscriber PeerConnection's m-lines, from which each offer is written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SubscriberSession {
     session_id: u64,
     version: u64,

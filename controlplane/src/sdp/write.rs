@@ -21,7 +21,7 @@ pub struct LocalTransport {
 }
 
 /// A track we send on an m-line: a subscribed publisher track.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutgoingTrack {
     /// The publisher's participant sid (`PA_...`).
     pub participant_sid: String,

@@ -16,7 +16,7 @@ use prost::Message;
 const MAX_JOIN_REQUEST_BYTES: u64 = 1024 * 1024;
 
 /// Which signaling variant the client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SignalVariant {
     /// `/rtc`: publisher + subscriber PeerConnections.
     DualPc,

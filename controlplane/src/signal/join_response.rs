@@ -24,13 +24,10 @@ pub fn server_info(node_id: &str, region: &str) -> proto::ServerInfo {
     }
 }
 
-/// Client configuration: resume is disabled until the server can resume a
-/// session, so JS does a full reconnect (a fresh join) instead.
+/// Client configuration: LiveKit's defaults (resume enabled: a dropped
+/// signaling connection is resumed, see `signal/resume.rs`).
 pub fn client_configuration() -> proto::ClientConfiguration {
-    proto::ClientConfiguration {
-        resume_connection: proto::ClientConfigSetting::Disabled as i32,
-        ..Default::default()
-    }
+    proto::ClientConfiguration::default()
 }
 
 /// The codecs a publisher may use, in preference order (RTX left out, as LiveKit does).

@@ -16,6 +16,8 @@ pub struct Joined {
     pub room: String,
     pub sid: String,
     pub outbox_rx: OutboxRx,
+    /// The participant's `signal_generation` this connection holds.
+    pub generation: u64,
 }
 
 /// Why a join failed after the upgrade.
@@ -136,6 +138,8 @@ pub fn join(
         kind: kind_from_claims(&claims.kind) as i32,
         disconnect_reason: 0,
         outbox,
+        signal_generation: 1,
+        detached_until: None,
         next_offer_id: 1,
         publisher_pc: None,
         subscriber_pc: None,
@@ -204,6 +208,7 @@ pub fn join(
         room: grant.room.clone(),
         sid,
         outbox_rx,
+        generation: 1,
     })
 }
 
@@ -252,7 +257,22 @@ fn release_transports(state: &AppState, p: &Participant) {
 
 /// The participant's socket ended: take it out of the room (if still there).
 pub fn leave(state: &AppState, room: &str, sid: &str, reason: proto::DisconnectReason) {
+    leave_when(state, room, sid, reason, |_| true);
+}
+
+/// [`leave`] if `still` holds for the participant when the room's lock is
+/// taken (a detached participant may have resumed meanwhile).
+pub fn leave_when(
+    state: &AppState,
+    room: &str,
+    sid: &str,
+    reason: proto::DisconnectReason,
+    still: impl FnOnce(&Participant) -> bool,
+) {
     let remaining = state.live.with(room, |set| {
+        if !set.get(sid).is_some_and(still) {
+            return set.len();
+        }
         if let Some(p) = set.take(sid, reason) {
             tracing::info!(%room, participant = %sid, identity = %p.identity, ?reason, "participant left");
             crate::subscription::on_participant_gone(set, &state.media, &p);

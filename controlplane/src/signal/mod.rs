@@ -6,12 +6,14 @@
 //! - `lobby.rs` admits, joins and removes participants;
 //! - `join_response.rs` builds the first message;
 //! - `dispatch.rs` handles each `SignalRequest`;
-//! - `negotiation.rs` does offer/answer and installs transports.
+//! - `negotiation.rs` does offer/answer and installs transports;
+//! - `resume.rs` reattaches a participant whose connection dropped.
 
 pub mod dispatch;
 pub mod join_request;
 pub mod join_response;
 pub mod lobby;
 pub mod negotiation;
+pub mod resume;
 pub mod transport_events;
 pub mod ws;

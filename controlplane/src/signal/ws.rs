@@ -82,8 +82,12 @@ async fn serve(
         return (StatusCode::UNAUTHORIZED, "permissions denied").into_response();
     }
     if params.reconnect {
-        // We cannot resume a session: ask for a full reconnect (a fresh join).
-        return ws.on_upgrade(refuse_resume).into_response();
+        let max = state.config.limit.signal_message_size_limit as usize;
+        return ws
+            .max_message_size(max)
+            .read_buffer_size(SIGNAL_READ_BUFFER)
+            .on_upgrade(move |socket| resume_session(state, socket, grant, params))
+            .into_response();
     }
     if let Err((status, msg)) = lobby::admit(&state, &grant) {
         return (status, msg).into_response();
@@ -95,6 +99,23 @@ async fn serve(
     ws.max_message_size(max)
         .read_buffer_size(SIGNAL_READ_BUFFER)
         .on_upgrade(move |socket| session(state, socket, grant, params))
+}
+
+/// A resume: the participant gets this socket, or (unknown here) is told
+/// to rejoin.
+async fn resume_session(
+    state: AppState,
+    socket: WebSocket,
+    grant: crate::http::join_check::JoinGrant,
+    params: ConnectParams,
+) {
+    match super::resume::resume(&state, &grant, &params) {
+        Ok(joined) => run_session(state, socket, joined).await,
+        Err(e) => {
+            tracing::info!(error = %e, "resume refused: asking for a rejoin");
+            refuse_resume(socket).await;
+        }
+    }
 }
 
 async fn refuse_resume(mut socket: WebSocket) {
@@ -129,11 +150,7 @@ async fn session(
     grant: crate::http::join_check::JoinGrant,
     params: ConnectParams,
 ) {
-    let Joined {
-        room,
-        sid,
-        mut outbox_rx,
-    } = match lobby::join(&state, &grant, params) {
+    let joined = match lobby::join(&state, &grant, params) {
         Ok(j) => j,
         Err(e) => {
             tracing::warn!(error = %e, "join failed after upgrade");
@@ -141,6 +158,17 @@ async fn session(
             return;
         }
     };
+    run_session(state, socket, joined).await;
+}
+
+/// Moves frames between the socket and the participant until either ends.
+async fn run_session(state: AppState, mut socket: WebSocket, joined: Joined) {
+    let Joined {
+        room,
+        sid,
+        mut outbox_rx,
+        generation,
+    } = joined;
     let codecs = lobby::enabled_codecs(&state);
     let mut left_by_client = false;
     loop {
@@ -184,10 +212,21 @@ async fn session(
             }
         }
     }
-    let reason = if left_by_client {
-        proto::DisconnectReason::ClientInitiated
+    let shutting_down = state
+        .counters
+        .shutting_down
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if left_by_client || shutting_down {
+        let reason = if left_by_client {
+            proto::DisconnectReason::ClientInitiated
+        } else {
+            proto::DisconnectReason::SignalClose
+        };
+        lobby::leave_when(&state, &room, &sid, reason, |p| {
+            p.signal_generation == generation
+        });
     } else {
-        proto::DisconnectReason::SignalClose
-    };
-    lobby::leave(&state, &room, &sid, reason);
+        // No Leave: the client will try to resume.
+        super::resume::detach(&state, &room, &sid, generation, std::time::Instant::now());
+    }
 }

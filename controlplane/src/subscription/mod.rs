@@ -39,7 +39,7 @@ use livekit_protocol as proto;
 use crate::sdp::MediaKind;
 
 /// How far a subscription got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SubState {
     /// Decided; no SDP the client accepted carries it yet.
     Pending,
@@ -51,14 +51,14 @@ pub enum SubState {
 }
 
 /// The publisher's media the dataplane forwards from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Source {
     pub ssrc: u32,
     pub payload_type: u8,
 }
 
 /// One track a participant receives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Subscription {
     pub track_sid: String,
     pub publisher_sid: String,
@@ -116,7 +116,7 @@ impl Subscription {
 }
 
 /// A participant's subscriptions and its side of their negotiation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SubscriberState {
     /// By track sid.
     pub subs: BTreeMap<String, Subscription>,
@@ -124,7 +124,9 @@ pub struct SubscriberState {
     pub slots: slots::RecvSlots,
     /// `/rtc`: a subscriber offer is out and not yet answered.
     pub offer_in_flight: bool,
-    /// `/rtc`: when the offer that is out was sent.
+    /// `/rtc`: when the offer that is out was sent (a restored one counts
+    /// from the restore).
+    #[serde(skip)]
     pub offer_sent_at: Option<std::time::Instant>,
     /// `/rtc`: something changed that the next subscriber offer must carry.
     pub dirty: bool,

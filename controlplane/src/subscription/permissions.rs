@@ -28,14 +28,14 @@ use super::SubscriberState;
 use crate::participant::{Participant, ParticipantSet};
 
 /// Which tracks of a publisher one subscriber identity may receive.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AllowedTracks {
     All,
     Only(BTreeSet<String>),
 }
 
 /// A publisher's answer to "who may subscribe to my tracks".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TrackPermissions {
     /// Never restricted, or `all_participants: true`.
     #[default]

@@ -11,7 +11,7 @@ use livekit_protocol as proto;
 use crate::sdp::{Direction, MediaKind, SessionDescription};
 
 /// What a receive m-line is doing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SlotUse {
     /// Nothing on it; may be given to a subscription.
     Free,
@@ -22,7 +22,7 @@ pub enum SlotUse {
 }
 
 /// One receive m-line of the client's offer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Slot {
     pub mid: String,
     pub kind: MediaKind,
@@ -30,7 +30,7 @@ pub struct Slot {
 }
 
 /// The client's receive m-lines and the extra ones we asked for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecvSlots {
     slots: Vec<Slot>,
     /// Whether a client offer was seen yet (before it, nothing is known).

@@ -47,7 +47,9 @@ impl ShmRegion {
         if prev != 0 && prev != me && alive(prev) {
             return Err(HandoverError::Attached(prev));
         }
-        if prev != 0 && prev != me {
+        if prev != me {
+            // Ends left taken by a control plane that is gone (killed, or
+            // exited without dropping them) are free again.
             for w in 0..self.workers() {
                 // SAFETY: rings initialised by `create` (checked by
                 // `attach`); their control-side holder is dead.
