@@ -80,3 +80,29 @@ pub fn raise_fd_limit() -> io::Result<u64> {
     }
     Ok(lim.rlim_cur)
 }
+
+/// Sets a socket's receive buffer to `bytes` (SO_RCVBUFFORCE when allowed,
+/// else SO_RCVBUF, which the kernel caps at rmem_max). A subscriber socket
+/// must hold what arrives while this process is not scheduled: at 180
+/// video packets a second, a half-second stall of the load generator on a
+/// busy machine fills the default buffer (packets cost about twice their
+/// size in it), and the loss would be charged to the server.
+pub fn set_rcvbuf(fd: std::os::fd::RawFd, bytes: usize) {
+    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: `fd` is an open socket of the caller's; the option value
+        // is a c_int of the size passed.
+        let r = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                std::ptr::addr_of!(v).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r == 0 {
+            return;
+        }
+    }
+}

@@ -34,6 +34,9 @@ use super::token::{join_token, Grant};
 const FRAME: Duration = Duration::from_millis(20);
 /// Room for the SRTP tag (and AEAD's) after the packet.
 const TAG_ROOM: usize = 16;
+/// Receive buffer of each participant's socket: a second of 1.5 Mbit/s
+/// video per publisher heard, with room to spare.
+const RCVBUF_BYTES: usize = 1 << 20;
 /// Room for a header-extension block (mid and rid).
 const EXT_ROOM: usize = 16;
 /// Datagrams read per wake-up before going back to the other sources.
@@ -250,6 +253,7 @@ impl Session {
             std::net::IpAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
         };
         let socket = UdpSocket::bind(bind).await?;
+        super::cpu::set_rcvbuf(std::os::fd::AsRawFd::as_raw_fd(&socket), RCVBUF_BYTES);
         socket.connect(to).await?;
         let ice = RemoteIce {
             ufrag: remote.ice_ufrag.clone(),

@@ -274,26 +274,9 @@ impl SubSocket {
     }
 }
 
-/// Sets a large receive buffer (SO_RCVBUFFORCE when allowed, else SO_RCVBUF,
-/// which the kernel caps at rmem_max).
+/// Sets a large receive buffer (see [`ringcast_benches::load::cpu::set_rcvbuf`]).
 pub fn set_rcvbuf(sock: &UdpSocket, bytes: usize) {
-    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: a valid fd we own, a c_int option value of the right size.
-        let r = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                opt,
-                std::ptr::addr_of!(v).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if r == 0 {
-            return;
-        }
-    }
-    tracing::warn!("cannot enlarge the receive buffer; bursts may be lost in the generator");
+    ringcast_benches::load::cpu::set_rcvbuf(sock.as_raw_fd(), bytes);
 }
 
 /// A UDP socket on loopback (or the relay's family) connected to the relay.
