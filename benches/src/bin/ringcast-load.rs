@@ -1,10 +1,12 @@
 //! `ringcast-load`: joins a LiveKit-compatible server with simulated audio
-//! publishers and subscribers and prints what arrived (see
+//! and video publishers and subscribers and prints what arrived (see
 //! `ringcast_benches::load`).
 //!
 //! ```text
 //! ringcast-load --url ws://127.0.0.1:7880 --api-key devkey --api-secret secret \
 //!     --audio-publishers 1 --subscribers 10 --duration 10s --server-pid $(pidof ringcast)
+//! ringcast-load --video-publishers 1 --video-bitrate 1.5M [--simulcast] --subscribers 100
+//! ringcast-load --video-publishers 8 --meeting --subscribers 0
 //! ```
 
 use std::process::ExitCode;

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
-/// Joins a LiveKit-compatible server with audio publishers and subscribers
-/// and reports delivery, loss, duplicates, one-way latency and (with
+/// Joins a LiveKit-compatible server with audio and/or video publishers
+/// and subscribers and reports delivery, loss, duplicates, one-way latency and (with
 /// --server-pid) the server's CPU per forwarded packet.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "ringcast-load", version)]

@@ -4,8 +4,9 @@
 //! Each simulated participant is one tokio task on a small runtime (never a
 //! thread per participant): a `/rtc/v1` signaling WebSocket ([`signal`]), a
 //! UDP socket and a [`peer::MediaPeer`] that runs the ICE check, the DTLS
-//! client and SRTP. Publishers send Opus-sized RTP every 20 ms whose payload
-//! carries a [`payload::Stamp`]; subscribers record what arrives
+//! client and SRTP. Audio publishers send Opus-sized RTP every 20 ms, video
+//! publishers VP8-shaped frames (optionally simulcast), each payload
+//! carrying a [`payload::Stamp`]; subscribers record what arrives
 //! ([`stats`]), and [`run`] turns it into the [`report::Summary`].
 //!
 //! The measured window is defined by send time: a packet counts when its
