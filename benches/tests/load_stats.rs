@@ -225,3 +225,55 @@ fn durations_parse_like_the_cli_says() {
     assert!(parse_duration("-1s").is_err());
     assert!(parse_duration("soon").is_err());
 }
+
+#[test]
+fn simulcast_receivers_expect_their_layer_and_meeting_publishers_not_themselves() {
+    use ringcast_benches::load::stats::stream_id;
+    let w = Window::default();
+    w.open(0);
+    // Publisher 0 sends q (2 packets), h (4) and f (10) in the window.
+    let mut publisher = outcome(
+        Role::Publisher {
+            index: 0,
+            kind: TrackKind::Video,
+            subscribes: true,
+        },
+        0,
+        16,
+        SubscriberStats::default(),
+    );
+    publisher.sent_by_stream = vec![
+        (stream_id(0, 1), 2),
+        (stream_id(0, 2), 4),
+        (stream_id(0, 3), 10),
+    ];
+    // One subscriber got all of f; one got 3 of h and, after a switch, 1 of
+    // f (judged on h, where it lost one, and counted as mixed).
+    let mut all_f = SubscriberStats::default();
+    for seq in 0..10 {
+        all_f.record(stamp(stream_id(0, 3), seq, 10), 20, &w);
+    }
+    let mut switched = SubscriberStats::default();
+    for seq in 0..3 {
+        switched.record(stamp(stream_id(0, 2), seq, 10), 20, &w);
+    }
+    switched.record(stamp(stream_id(0, 3), 9, 10), 20, &w);
+    let outcomes = vec![
+        publisher,
+        outcome(Role::Subscriber, 0, 0, all_f),
+        outcome(Role::Subscriber, 0, 0, switched),
+    ];
+    let s = Summary::from_outcomes(&outcomes, 1, 1.0, None);
+    // The publisher receives (meeting) but expects nothing from itself.
+    assert_eq!(s.receivers, 3);
+    assert_eq!(s.sent, 16);
+    assert_eq!(s.expected, 10 + 4);
+    // The switched subscriber lost one h packet; its f packet is extra.
+    assert_eq!(s.received, 10 + 3);
+    assert_eq!(s.lost, 1);
+    assert_eq!(s.received_other_layers, 1);
+    assert_eq!(s.pairs_by_layer, [0, 0, 1, 1]);
+    assert_eq!(s.pairs_mixed_layers, 1);
+    assert_eq!(s.latency_histogram.iter().sum::<u64>(), 14);
+    assert!(s.table().contains("pairs by layer q/h/f"), "{}", s.table());
+}

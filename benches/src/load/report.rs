@@ -45,8 +45,13 @@ pub struct Summary {
     pub sent: u64,
     /// Sent × subscribers of the room, summed.
     pub expected: u64,
-    /// Distinct window packets subscribers received.
+    /// Distinct window packets subscribers received of the stream each is
+    /// judged on (with simulcast: the layer it got most of).
     pub received: u64,
+    /// Distinct window packets of other simulcast layers (a layer switch
+    /// inside the window): forwarded, but not what the receiver is judged
+    /// on.
+    pub received_other_layers: u64,
     pub lost: u64,
     pub loss_percent: f64,
     pub duplicates: u64,
@@ -102,7 +107,7 @@ impl Summary {
         let mut sent = 0u64;
         let (mut publishers, mut subscribers, mut receivers) = (0, 0, 0);
         let (mut pub_conn, mut sub_conn, mut failed) = (0, 0, 0);
-        let (mut received, mut duplicates, mut srtp_errors, mut unstamped) = (0, 0, 0, 0);
+        let (mut received_all, mut duplicates, mut srtp_errors, mut unstamped) = (0, 0, 0, 0);
         let mut reordered = 0;
         let mut latencies = Vec::new();
         let mut connect_ms: Vec<u32> = outcomes
@@ -135,7 +140,7 @@ impl Summary {
             }
             if o.spec.role.receives() {
                 receivers += 1;
-                received += o.stats.received();
+                received_all += o.stats.received();
                 duplicates += o.stats.duplicates();
                 reordered += o.stats.reordered();
                 srtp_errors += o.stats.srtp_errors;
@@ -154,6 +159,7 @@ impl Summary {
         // window's packets of the layer it received (the one it got most
         // of; the top layer if it got none).
         let mut expected = 0u64;
+        let mut received = 0u64;
         let mut pairs_by_layer = [0u64; 4];
         let mut pairs_mixed_layers = 0u64;
         for o in outcomes.iter().filter(|o| o.spec.role.receives()) {
@@ -183,6 +189,11 @@ impl Summary {
                     .map(|g| g.0)
                     .or_else(|| streams.iter().map(|s| s.0).max())
                     .unwrap_or(0);
+                received += got
+                    .iter()
+                    .filter(|g| g.0 == layer)
+                    .map(|g| g.1)
+                    .sum::<u64>();
                 if let Some(c) = pairs_by_layer.get_mut(usize::from(layer)) {
                     *c += 1;
                 }
@@ -201,7 +212,8 @@ impl Summary {
         let lost = expected.saturating_sub(received);
         let cpu_seconds = cpu.map(|c| c.cpu_seconds);
         let idle = cpu.and_then(|c| c.idle_cpu_per_second);
-        let per_packet = |s: f64| (received > 0).then(|| s * 1e6 / received as f64);
+        // The server forwarded every layer's packets.
+        let per_packet = |s: f64| (received_all > 0).then(|| s * 1e6 / received_all as f64);
         Summary {
             rooms,
             publishers,
@@ -216,6 +228,7 @@ impl Summary {
             sent,
             expected,
             received,
+            received_other_layers: received_all.saturating_sub(received),
             lost,
             loss_percent: if expected == 0 {
                 0.0
@@ -305,6 +318,7 @@ impl Summary {
             ("packets sent", self.sent.to_string()),
             ("packets expected", self.expected.to_string()),
             ("packets received", self.received.to_string()),
+            ("  of other layers", self.received_other_layers.to_string()),
             ("packets lost", self.lost.to_string()),
             ("loss", format!("{:.3} %", self.loss_percent)),
             ("duplicates", self.duplicates.to_string()),
