@@ -333,13 +333,17 @@ for line in filter(None, ramp_lines):
     last_ok.setdefault(key, None)
     if verdict == "ok":
         last_ok[key] = subs
-    ramp_rows.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+    gen = None
+    if s and s.get("generator_cpu_seconds") is not None and s.get("window_seconds"):
+        gen = s["generator_cpu_seconds"] / s["window_seconds"]
+    ramp_rows.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
         name, pubs, subs,
         fmt(s and s.get("subscribers_connected"), "{}"),
         fmt(pps(s), "{:.0f}"),
         fmt(s and s.get("loss_percent"), "{:.3f}"),
         lat(s),
         fmt(s and s.get("server_cpu_us_per_packet")),
+        fmt(gen),
         "below 0.1 %" if verdict == "ok" else ("no result" if verdict == "none" else "**loss / failures: stop**"),
     ))
 for (name, pubs), k in last_ok.items():
@@ -418,12 +422,14 @@ bucket, upper bounds in ms.
 
 Subscribers stepped up, a fresh room per step, until a step loses more than
 0.1 % of its packets or a participant fails; the knee is the last step below.
-CPU µs/pkt here is gross (no idle sample between steps).
+CPU µs/pkt here is gross (no idle sample between steps). Generator CPU is
+the load generator's CPU seconds per second of window: near 1.0 its one
+thread is saturated, and the knee is the generator's, not the server's.
 
 """ + "\n".join(knees) + """
 
-| Profile | Pub | Sub | Connected | Fwd pkt/s | Loss % | p50 / p99 ms | CPU µs/pkt | Step |
-|---|---|---|---|---|---|---|---|---|
+| Profile | Pub | Sub | Connected | Fwd pkt/s | Loss % | p50 / p99 ms | CPU µs/pkt | Generator CPU s/s | Step |
+|---|---|---|---|---|---|---|---|---|---|
 """ + "\n".join(ramp_rows) + """
 
 ## 1 vs 2 dataplane workers (ringcast)
