@@ -16,6 +16,8 @@
 #   audio-broadcast:1:N   1 audio publisher -> N subscribers (alias broadcast)
 #   audio-room:P:N        P audio publishers -> N subscribers
 #   video-broadcast:1:N   1 video publisher (VIDEO_BITRATE) -> N subscribers
+#   simulcast:1:N         as video-broadcast with q/h/f simulcast (subscribers
+#                         get f; the relay: the f layer's pattern only)
 #   meeting:N:0           N video publishers that each subscribe to the others
 #                         (the relay: N publishers -> N subscribers, each also
 #                         getting its own stream back: N*N instead of N*(N-1))
@@ -109,6 +111,8 @@ load_opts() { # name pubs subs
             echo "--audio-publishers $2 --subscribers $3" ;;
         video-broadcast)
             echo "--video-publishers $2 --video-bitrate $VIDEO_BITRATE --subscribers $3" ;;
+        simulcast)
+            echo "--video-publishers $2 --video-bitrate $VIDEO_BITRATE --simulcast --subscribers $3" ;;
         meeting)
             echo "--video-publishers $2 --video-bitrate $VIDEO_BITRATE --meeting --subscribers $3" ;;
         *) echo "unknown profile $1" >&2; return 1 ;;
@@ -119,7 +123,7 @@ relay_opts() { # name pubs subs
     case "$1" in
         audio-broadcast | broadcast | audio-room)
             echo "--publishers $2 --subscribers $3" ;;
-        video-broadcast)
+        video-broadcast | simulcast)
             echo "--publishers $2 --video-bitrate $VIDEO_BITRATE --subscribers $3" ;;
         meeting)
             echo "--publishers $2 --video-bitrate $VIDEO_BITRATE --subscribers $(($2 + $3))" ;;
