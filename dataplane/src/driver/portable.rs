@@ -59,6 +59,15 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
             revents: 0,
         })
         .collect();
+    // The wake eventfd, polled last, beside the sockets.
+    let wake_slot = ctx.wake.map(|w| {
+        pollfds.push(libc::pollfd {
+            fd: w.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        pollfds.len() - 1
+    });
     let mut out = SendQueue::new(cfg.send_slots, cfg.send_slot_size);
     let mut rx = MsgBatch::new();
     let mut tx = MsgBatch::new();
@@ -69,6 +78,8 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
         let now = Instant::now();
         WorkerCounters::add(&c.turns, 1);
         let packets_before = c.packets_in.load(std::sync::atomic::Ordering::Relaxed);
+        // Read before the handler looks at its rings (see `Wake`).
+        let epoch = ctx.wake.map(|w| w.epoch());
         handler.on_tick(now, &mut out);
 
         let mut budget = cfg.max_datagrams_per_turn;
@@ -125,7 +136,12 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
             now.elapsed(),
             c.packets_in.load(std::sync::atomic::Ordering::Relaxed) - packets_before,
         );
-        if budget == cfg.max_datagrams_per_turn {
+        handler.end_turn();
+        let may_sleep = match (ctx.wake, epoch) {
+            (Some(w), Some(seen)) => w.prepare_sleep(seen),
+            _ => true,
+        };
+        if budget == cfg.max_datagrams_per_turn && may_sleep {
             // Nothing arrived this turn: sleep until traffic or the deadline.
             let wait = wait_for(now, handler.next_deadline(), cfg.max_wait);
             let ms = wait.as_micros().div_ceil(1000) as i32;
@@ -137,6 +153,17 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
                     return Err(DriverError::Portable(e));
                 }
             }
+            if let (Some(w), Some(i)) = (ctx.wake, wake_slot) {
+                if pollfds
+                    .get(i)
+                    .is_some_and(|p| p.revents & libc::POLLIN != 0)
+                {
+                    w.drain();
+                }
+            }
+        }
+        if let Some(w) = ctx.wake {
+            w.awake();
         }
     }
     Ok(())

@@ -22,6 +22,8 @@ const BGID: u16 = 0;
 const TAG_RECV: u64 = 1 << 56;
 const TAG_SEND: u64 = 2 << 56;
 const TAG_CANCEL: u64 = 3 << 56;
+/// The read armed on the worker's wake eventfd (see `wake.rs`).
+const TAG_WAKE: u64 = 4 << 56;
 const TAG_MASK: u64 = 0xff << 56;
 /// Space the kernel writes before the payload: recvmsg_out header + name.
 const NAME_LEN: usize = std::mem::size_of::<libc::sockaddr_storage>();
@@ -211,6 +213,10 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
         })
         .collect();
     let mut rearm: Vec<bool> = vec![true; fds.len()];
+    // The eventfd's 8 bytes land here; boxed so its address is stable while
+    // a read is armed (it is cancelled and reaped in `quiesce`).
+    let mut wake_buf: Box<u64> = Box::new(0);
+    let mut wake_armed = false;
 
     let sq_entries = (cfg.send_slots + fds.len() + 8)
         .next_power_of_two()
@@ -225,6 +231,8 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
         let now = Instant::now();
         WorkerCounters::add(&c.turns, 1);
         let packets_before = c.packets_in.load(std::sync::atomic::Ordering::Relaxed);
+        // Read before the handler looks at its rings (see `Wake`).
+        let epoch = ctx.wake.map(|w| w.epoch());
         handler.on_tick(now, &mut out);
 
         let (submitter, mut sq, mut cq) = ring.split();
@@ -273,6 +281,7 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
                         super::portable::flush(&raw_fds, &locals, &mut out, &mut burst_tx, c);
                     }
                 }
+                TAG_WAKE => wake_armed = false,
                 TAG_SEND => {
                     let id = (ud & !TAG_MASK) as u32;
                     if res < 0 {
@@ -301,6 +310,16 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
                 if unsafe { sq.push(&e) }.is_ok() {
                     *r = false;
                 }
+            }
+        }
+
+        if let (Some(w), false) = (ctx.wake, wake_armed) {
+            let e = opcode::Read::new(types::Fd(w.fd()), (&mut *wake_buf as *mut u64).cast(), 8)
+                .build()
+                .user_data(TAG_WAKE);
+            // SAFETY: wake_buf outlives the ring's use of it (see quiesce).
+            if unsafe { sq.push(&e) }.is_ok() {
+                wake_armed = true;
             }
         }
 
@@ -347,7 +366,13 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
             now.elapsed(),
             c.packets_in.load(std::sync::atomic::Ordering::Relaxed) - packets_before,
         );
-        let result = if backlog {
+        handler.end_turn();
+        let may_sleep = !backlog
+            && match (ctx.wake, epoch) {
+                (Some(w), Some(seen)) => w.prepare_sleep(seen),
+                _ => true,
+            };
+        let result = if !may_sleep {
             submitter.submit()
         } else {
             let wait = wait_for(now, handler.next_deadline(), cfg.max_wait);
@@ -355,25 +380,43 @@ pub fn run<H: PacketHandler>(ctx: DriverContext<'_>, handler: &mut H) -> Result<
             let args = types::SubmitArgs::new().timespec(&ts);
             submitter.submit_with_args(1, &args)
         };
+        if let Some(w) = ctx.wake {
+            w.awake();
+        }
         if let Err(e) = result {
             if !transient(&e) {
                 return Err(DriverError::Uring(e));
             }
         }
     }
-    quiesce(&mut ring, &rearm, &mut out, cfg.send_slots);
+    quiesce(&mut ring, &rearm, wake_armed, &mut out, cfg.send_slots);
     let _ = ring.submitter().unregister_buf_ring(BGID);
     drop(ring);
     drop(bufs);
+    drop(wake_buf);
     Ok(())
 }
 
 /// Cancels the armed multishot receives and waits (bounded, 100 ms) for them
 /// and any in-flight sends to complete, so the kernel holds no pointer into our
 /// buffers when they are freed.
-fn quiesce(ring: &mut IoUring, rearm: &[bool], out: &mut SendQueue, slots: usize) {
+fn quiesce(
+    ring: &mut IoUring,
+    rearm: &[bool],
+    wake_armed: bool,
+    out: &mut SendQueue,
+    slots: usize,
+) {
     let (submitter, mut sq, mut cq) = ring.split();
     let mut live = 0usize;
+    if wake_armed {
+        live += 1;
+        let e = opcode::AsyncCancel::new(TAG_WAKE)
+            .build()
+            .user_data(TAG_CANCEL);
+        // SAFETY: cancel carries no pointers.
+        let _ = unsafe { sq.push(&e) };
+    }
     for (si, _) in rearm.iter().enumerate().filter(|(_, r)| !**r) {
         live += 1;
         let e = opcode::AsyncCancel::new(TAG_RECV | si as u64)
@@ -392,6 +435,7 @@ fn quiesce(ring: &mut IoUring, rearm: &[bool], out: &mut SendQueue, slots: usize
             let ud = cqe.user_data();
             match ud & TAG_MASK {
                 TAG_RECV if !cqueue::more(cqe.flags()) => live = live.saturating_sub(1),
+                TAG_WAKE => live = live.saturating_sub(1),
                 TAG_SEND => out.release((ud & !TAG_MASK) as u32),
                 _ => {}
             }

@@ -1,5 +1,6 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ringcast_shared::data_ring::{ChannelKind, DataRecord};
@@ -7,6 +8,7 @@ use ringcast_shared::records::{Command, Event, TransportId};
 use ringcast_shared::ring::{Consumer, Producer};
 
 use crate::demux::PacketKind;
+use crate::driver::{DriverError, PacketHandler, SendQueue, Wake};
 use crate::dtls::DtlsCertificate;
 use crate::forward::{CrossKind, CrossPacket, ForwardCounters, Forwarder};
 use crate::quality::{LinkQualities, QualityOutput};
@@ -50,8 +52,19 @@ pub struct WorkerCore {
     deferred: Vec<CrossPacket>,
     /// Datagrams redirected to the worker that owns their transport.
     pub redirected: u64,
-    /// The earliest transport timer, from this turn's `handle_timeouts`.
+    /// The earliest transport timer, from this turn's `handle_timeouts`
+    /// and, after the turn's datagrams, `end_turn`.
     next_timer: Option<Instant>,
+    /// Every worker's wake-up (indexed by worker), to wake the ones this
+    /// worker handed records to; empty when the workers are not woken
+    /// (in-memory tests that tick every worker themselves).
+    wakes: Vec<Arc<Wake>>,
+    /// Sum of the counters that move when a turn may have pushed records
+    /// to another worker, at the last `end_turn` (see `push_mark`).
+    push_mark: u64,
+    /// Commands applied and claims announced (they may push records).
+    commands_applied: u64,
+    claims_sent: u64,
 }
 
 /// Datagrams the core wants sent, collected during one call.
@@ -111,6 +124,61 @@ impl WorkerCore {
             deferred: Vec::with_capacity(256),
             redirected: 0,
             next_timer: None,
+            wakes: Vec::new(),
+            push_mark: 0,
+            commands_applied: 0,
+            claims_sent: 0,
+        }
+    }
+
+    /// Gives this worker every worker's wake-up (its own included, indexed
+    /// by worker), so records it hands to a sleeping worker wake it.
+    pub fn with_wakes(mut self, wakes: Vec<Arc<Wake>>) -> Self {
+        self.wakes = wakes;
+        self
+    }
+
+    /// The wake-ups given by [`WorkerCore::with_wakes`].
+    pub fn wakes(&self) -> &[Arc<Wake>] {
+        &self.wakes
+    }
+
+    /// A counter sum that moves whenever this worker may have pushed
+    /// records to another worker's ring: RTP copies (and refusals), RTCP
+    /// and PLI from its clients (sender-report copies, keyframe requests
+    /// for publishers elsewhere), redirected datagrams, claims and
+    /// commands. A keyframe request made while handling another worker's
+    /// records is not in it: that worker is then busy publishing, and an
+    /// idle one still wakes within `SFU_MAX_WAIT`.
+    fn push_mark(&self) -> u64 {
+        let c = &self.forwarder.counters;
+        c.cross_out
+            .wrapping_add(c.cross_full)
+            .wrapping_add(c.rtcp_in)
+            .wrapping_add(c.pli_in)
+            .wrapping_add(self.redirected)
+            .wrapping_add(self.claims_sent)
+            .wrapping_add(self.commands_applied)
+    }
+
+    /// After the turn's datagrams, before the driver waits: re-reads the
+    /// timers those datagrams moved, and wakes the other workers if this
+    /// turn may have handed them records (an atomic add and load each; an
+    /// eventfd write only for a worker that is asleep).
+    pub fn end_turn(&mut self) {
+        self.next_timer = self.transports.next_timeout();
+        if self.wakes.is_empty() {
+            return;
+        }
+        let mark = self.push_mark();
+        if mark == self.push_mark {
+            return;
+        }
+        self.push_mark = mark;
+        for (i, w) in self.wakes.iter().enumerate() {
+            if i != usize::from(self.index) {
+                w.notify();
+            }
         }
     }
 
@@ -216,6 +284,7 @@ impl WorkerCore {
             return;
         }
         for (id, addr) in self.transports.claims.drain(..) {
+            self.claims_sent += 1;
             self.forwarder
                 .send_to_all(&CrossPacket::claim(id, self.index, addr));
         }
@@ -292,6 +361,7 @@ impl WorkerCore {
             let Some(cmd) = self.commands.try_pop() else {
                 break;
             };
+            self.commands_applied += 1;
             if cmd == Command::Shutdown {
                 self.stop = true;
                 continue;
@@ -353,5 +423,49 @@ impl WorkerCore {
     /// When the next timer is due.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.next_timer
+    }
+}
+
+/// The driver-facing side of a worker with [`WorkerCore::end_turn`] after
+/// each turn's datagrams (wraps the runtime's `WorkerHandler`).
+pub struct TurnEnd(pub super::WorkerHandler);
+
+impl PacketHandler for TurnEnd {
+    fn on_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        local: SocketAddr,
+        data: &mut [u8],
+        out: &mut SendQueue,
+    ) {
+        self.0.on_datagram(now, from, local, data, out);
+    }
+    fn on_tick(&mut self, now: Instant, out: &mut SendQueue) {
+        self.0.on_tick(now, out);
+    }
+    fn next_deadline(&self) -> Option<Instant> {
+        self.0.next_deadline()
+    }
+    fn should_stop(&self) -> bool {
+        self.0.should_stop()
+    }
+    fn end_turn(&mut self) {
+        if let Some(core) = self.0 .0.as_mut() {
+            core.end_turn();
+        }
+    }
+}
+
+/// The wake-ups `connect_peers` gave the cores (one per worker), or fresh
+/// ones if the cores have none, for `spawn_workers_woken`.
+pub fn wakes_of(
+    cores: &Mutex<Vec<Option<WorkerCore>>>,
+    workers: usize,
+) -> Result<Vec<Arc<Wake>>, DriverError> {
+    let cores = cores.lock().unwrap_or_else(|e| e.into_inner());
+    match cores.iter().flatten().next() {
+        Some(c) if c.wakes.len() >= workers => Ok(c.wakes.clone()),
+        _ => crate::worker::new_wakes(workers),
     }
 }

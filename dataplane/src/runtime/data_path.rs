@@ -168,6 +168,8 @@ impl DataDown {
                     tracing::debug!(transport = rec.transport().0, error = %e, "data send failed");
                 }
             }
+            // SCTP may have armed a retransmission timer.
+            transports.touch(rec.transport());
         }
     }
 }

@@ -22,7 +22,7 @@ use ringcast_shared::ring::{channel, DataplaneInfo, ShmRegion};
 use crate::driver::{DriverConfig, DriverKind, PacketHandler, SendQueue};
 use crate::dtls::DtlsCertificate;
 use crate::forward::{CrossPacket, CROSS_RING_SLOTS};
-use crate::worker::{spawn_workers, WorkerSet};
+use crate::worker::{spawn_workers_woken, WorkerSet};
 
 /// Why the dataplane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -119,15 +119,19 @@ pub fn start(cfg: &DataplaneConfig, region: &ShmRegion) -> Result<Dataplane, Dat
     } else {
         cfg.bind_addrs.clone()
     };
-    let set = spawn_workers(
+    let set = spawn_workers_woken(
         workers,
         &bind,
         cfg.udp_port,
         driver_kind(cfg.driver),
-        DriverConfig::default(),
+        DriverConfig {
+            max_wait: crate::driver::SFU_MAX_WAIT,
+            ..DriverConfig::default()
+        },
+        wakes_of(&cores, workers)?,
         |i| {
             let mut cores = cores.lock().unwrap_or_else(|e| e.into_inner());
-            WorkerHandler(cores.get_mut(i).and_then(Option::take))
+            TurnEnd(WorkerHandler(cores.get_mut(i).and_then(Option::take)))
         },
     )?;
     // The driver counters exist only now; hand each worker its own.
@@ -157,6 +161,8 @@ fn connect_peers(
     cores: Vec<Option<WorkerCore>>,
 ) -> Result<Vec<Option<WorkerCore>>, DataplaneError> {
     let n = cores.len();
+    // One wake-up per worker: whoever pushes into a worker's inbox wakes it.
+    let wakes = crate::worker::new_wakes(n)?;
     let mut inbox: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
     let mut peers = Vec::with_capacity(n);
     for from in 0..n {
@@ -175,7 +181,7 @@ fn connect_peers(
     Ok(cores
         .into_iter()
         .zip(peers.into_iter().zip(inbox))
-        .map(|(c, (p, i))| c.map(|c| c.with_peers(p, i)))
+        .map(|(c, (p, i))| c.map(|c| c.with_peers(p, i).with_wakes(wakes.clone())))
         .collect())
 }
 

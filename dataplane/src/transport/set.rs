@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use ringcast_shared::records::{Command, TransportId};
 
+use super::timers::TimerQueue;
 use super::{Transport, TransportSink};
 use crate::demux::PacketKind;
 use crate::dtls::DtlsCertificate;
@@ -33,7 +34,15 @@ pub struct TransportCounters {
     pub unknown_dropped: u64,
     /// AddTransport refused (table full, bad credentials, duplicate).
     pub add_refused: u64,
+    /// Transports whose timer had moved without being marked for the timer
+    /// queue, found by the background sweep (a missing `touch`; 0 expected).
+    pub timer_repairs: u64,
 }
+
+/// Transports re-checked against the timer queue per `handle_timeouts`, in
+/// turn: a safety net that bounds how late a timer moved through a path
+/// that forgot [`TransportSet::touch`] can run.
+const TIMER_SWEEP_PER_TURN: usize = 32;
 
 /// Every transport of one worker, with the routing tables.
 pub struct TransportSet {
@@ -49,6 +58,12 @@ pub struct TransportSet {
     /// the transport's DTLS and bound the address (drained by the worker).
     pub claims: Vec<(TransportId, SocketAddr)>,
     pub counters: TransportCounters,
+    /// Every transport's next deadline (see `timers.rs`).
+    timers: TimerQueue,
+    /// Scratch lists for the timer queue, sized at start.
+    timer_scratch: Vec<TransportIndex>,
+    /// Next slot the background sweep looks at.
+    sweep_at: usize,
 }
 
 impl TransportSet {
@@ -67,6 +82,9 @@ impl TransportSet {
             redirects: HashMap::new(),
             claims: Vec::with_capacity(64),
             counters: TransportCounters::default(),
+            timers: TimerQueue::with_capacity(max_transports),
+            timer_scratch: Vec::with_capacity(max_transports),
+            sweep_at: 0,
         }
     }
 
@@ -131,19 +149,18 @@ impl TransportSet {
                     self.slots.push(Some(t));
                 }
                 self.by_id.insert(id, idx);
+                self.timers.touch(idx);
             }
             Command::SetRemoteDtls {
                 id,
                 role,
                 fingerprint,
             } => {
-                if let Some(t) = self
-                    .by_id
-                    .get(&id)
-                    .and_then(|&i| self.slots.get_mut(i as usize))
-                    .and_then(Option::as_mut)
-                {
-                    t.set_remote_dtls(now, role, fingerprint.sha256, sink);
+                if let Some(&i) = self.by_id.get(&id) {
+                    if let Some(t) = self.slots.get_mut(i as usize).and_then(Option::as_mut) {
+                        t.set_remote_dtls(now, role, fingerprint.sha256, sink);
+                        self.timers.touch(i);
+                    }
                 }
             }
             Command::SetRemoteIce { id, remote_ufrag } => {
@@ -151,6 +168,7 @@ impl TransportSet {
                     if let Err(e) = t.set_remote_ufrag(remote_ufrag.as_str()) {
                         tracing::warn!(transport = id.0, error = %e, "SetRemoteIce refused");
                     }
+                    self.touch(id);
                 }
             }
             Command::RemoveTransport { id } => {
@@ -160,6 +178,7 @@ impl TransportSet {
                         t.close(sink);
                     }
                     self.table.remove_transport(idx);
+                    self.timers.schedule(idx, None);
                     self.free.push(idx);
                 }
             }
@@ -174,6 +193,7 @@ impl TransportSet {
                 if let Some(t) = self.get_mut(id) {
                     t.rid_ids = (rid, repaired_rid);
                     t.set_twcc(now, transport_cc);
+                    self.touch(id);
                 }
             }
             Command::SetRtxPair {
@@ -213,6 +233,7 @@ impl TransportSet {
                 let Some(t) = self.slots.get_mut(idx as usize).and_then(Option::as_mut) else {
                     return;
                 };
+                self.timers.touch(idx);
                 match t.handle_stun(now, from, pkt, sink) {
                     Ok(_) => {
                         let newly = self.table.by_addr(from) != Some(idx);
@@ -236,11 +257,12 @@ impl TransportSet {
                 }
             }
             PacketKind::Dtls => {
-                let Some(t) = self.bound(from) else {
+                let Some((idx, t)) = self.bound(from) else {
                     self.counters.unbound_dropped += 1;
                     return;
                 };
                 t.handle_dtls(now, pkt, sink);
+                self.timers.touch(idx);
             }
             PacketKind::Rtp => match self.bound(from) {
                 Some(_) => self.counters.media_ignored += 1,
@@ -269,7 +291,12 @@ impl TransportSet {
         rtcp: bool,
         sink: &mut dyn TransportSink,
     ) -> Option<(TransportId, usize)> {
-        let Some(t) = self.bound(from) else {
+        let found = self
+            .table
+            .by_addr(from)
+            .and_then(|idx| Some((idx, self.slots.get_mut(idx as usize)?.as_mut()?)))
+            .filter(|(_, t)| t.accepts_from(from));
+        let Some((idx, t)) = found else {
             self.counters.unbound_dropped += 1;
             return None;
         };
@@ -282,8 +309,11 @@ impl TransportSet {
             Ok(len) => {
                 if !rtcp {
                     if let Some(plain) = pkt.get(..len) {
+                        // Both may move the transport's timer (transport-cc
+                        // feedback, the stall check).
                         t.note_arrival(now, plain);
                         t.note_rtp_ssrc(now, plain, sink);
+                        self.timers.touch(idx);
                     }
                     if let Some(n) = t.unwrap_rtx(pkt, len) {
                         let id = t.id;
@@ -336,16 +366,26 @@ impl TransportSet {
         }
     }
 
-    /// A transport by id, to send media on.
+    /// A transport by id, to send media on. Calls that may move its timer
+    /// (`send_data`, `set_twcc`, anything that drives DTLS or SCTP) must be
+    /// followed by [`TransportSet::touch`]; SRTP protect/unprotect need not.
     pub fn get_mut(&mut self, id: TransportId) -> Option<&mut Transport> {
         let idx = *self.by_id.get(&id)?;
         self.slots.get_mut(idx as usize)?.as_mut()
     }
 
-    fn bound(&mut self, from: SocketAddr) -> Option<&mut Transport> {
+    /// Transport `id`'s timer may have moved: it is re-read at the next
+    /// `handle_timeouts` or `next_timeout`.
+    pub fn touch(&mut self, id: TransportId) {
+        if let Some(&idx) = self.by_id.get(&id) {
+            self.timers.touch(idx);
+        }
+    }
+
+    fn bound(&mut self, from: SocketAddr) -> Option<(TransportIndex, &mut Transport)> {
         let idx = self.table.by_addr(from)?;
         let t = self.slots.get_mut(idx as usize)?.as_mut()?;
-        t.accepts_from(from).then_some(t)
+        t.accepts_from(from).then_some((idx, t))
     }
 
     /// The earliest timer of any transport.
@@ -358,27 +398,70 @@ impl TransportSet {
     }
 
     /// Runs every transport timer that is due, and returns the earliest
-    /// timer left, so the worker's loop needs one scan of its transports
-    /// per turn, not two (the scans were ~8 % of a worker's CPU with 500
-    /// subscribers in a perf profile). Timers that datagrams set later in
-    /// the same turn are not in it; the drivers never sleep longer than
-    /// `DriverConfig::max_wait` (1 ms), which bounds how late they run.
+    /// timer left. Only transports that are due, or were touched since the
+    /// last call, are looked at (see `timers.rs`), plus
+    /// [`TIMER_SWEEP_PER_TURN`] in turn as a safety net. Timers that
+    /// datagrams set later in the same turn are picked up by
+    /// [`TransportSet::next_timeout`] before the worker waits.
     pub fn handle_timeouts(
         &mut self,
         now: Instant,
         sink: &mut dyn TransportSink,
     ) -> Option<Instant> {
-        let mut next: Option<Instant> = None;
-        for t in self.slots.iter_mut().flatten() {
-            let mut at = t.poll_timeout();
-            if at.is_some_and(|at| now >= at) {
+        self.reschedule_touched();
+        self.sweep();
+        let mut due = std::mem::take(&mut self.timer_scratch);
+        self.timers.pop_due(now, &mut due);
+        for &idx in &due {
+            if let Some(t) = self.slots.get_mut(idx as usize).and_then(Option::as_mut) {
                 t.handle_timeout(now, sink);
-                at = t.poll_timeout();
-            }
-            if let Some(at) = at {
-                next = Some(next.map_or(at, |n| n.min(at)));
+                // A timer that is still due runs again next turn, not in
+                // this loop (one call per transport per turn, as before).
+                self.timers.schedule(idx, t.poll_timeout());
             }
         }
-        next
+        self.timer_scratch = due;
+        self.timers.earliest()
+    }
+
+    /// The earliest transport timer, after re-reading the transports
+    /// touched since the last call: what a worker may sleep until.
+    pub fn next_timeout(&mut self) -> Option<Instant> {
+        self.reschedule_touched();
+        self.timers.earliest()
+    }
+
+    fn reschedule_touched(&mut self) {
+        let mut dirty = std::mem::take(&mut self.timer_scratch);
+        self.timers.take_dirty(&mut dirty);
+        for &idx in &dirty {
+            let at = self
+                .slots
+                .get(idx as usize)
+                .and_then(Option::as_ref)
+                .and_then(Transport::poll_timeout);
+            self.timers.schedule(idx, at);
+        }
+        dirty.clear();
+        self.timer_scratch = dirty;
+    }
+
+    /// Re-checks a few transports against their scheduled deadline.
+    fn sweep(&mut self) {
+        let n = self.slots.len();
+        if n == 0 {
+            return;
+        }
+        for _ in 0..TIMER_SWEEP_PER_TURN.min(n) {
+            self.sweep_at = (self.sweep_at + 1) % n;
+            let idx = self.sweep_at as TransportIndex;
+            let at = self.slots[self.sweep_at]
+                .as_ref()
+                .and_then(Transport::poll_timeout);
+            if at != self.timers.scheduled(idx) {
+                self.counters.timer_repairs += 1;
+                self.timers.schedule(idx, at);
+            }
+        }
     }
 }

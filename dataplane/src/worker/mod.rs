@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::driver::{
-    self, socket, DriverConfig, DriverContext, DriverError, DriverKind, PacketHandler,
+    self, socket, DriverConfig, DriverContext, DriverError, DriverKind, PacketHandler, Wake,
     WorkerCounters,
 };
 
@@ -15,6 +15,8 @@ use crate::driver::{
 pub struct WorkerSet {
     stop: Arc<AtomicBool>,
     counters: Vec<Arc<WorkerCounters>>,
+    /// Each worker's wake-up, so a stop request ends their waits at once.
+    wakes: Vec<Arc<Wake>>,
     threads: Vec<JoinHandle<Result<(), DriverError>>>,
     kind: DriverKind,
     port: u16,
@@ -36,9 +38,13 @@ impl WorkerSet {
         self.port
     }
 
-    /// Asks every worker to end; each sees it within one loop turn (≤ max_wait).
+    /// Asks every worker to end; each sees it within one loop turn (its
+    /// wait is ended through its [`Wake`]).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+        for w in &self.wakes {
+            w.wake_now();
+        }
     }
 
     /// Stops and waits for every worker; returns the first driver error.
@@ -86,14 +92,47 @@ where
     H: PacketHandler + Send + 'static,
     F: Fn(usize) -> H,
 {
+    let wakes = new_wakes(n)?;
+    spawn_workers_woken(n, bind_addrs, port, kind, config, wakes, make_handler)
+}
+
+/// One [`Wake`] per worker, for [`spawn_workers_woken`] and for the
+/// handlers that hand each other work.
+pub fn new_wakes(n: usize) -> Result<Vec<Arc<Wake>>, DriverError> {
+    (0..n)
+        .map(|_| Wake::new().map(Arc::new).map_err(DriverError::Spawn))
+        .collect()
+}
+
+/// As [`spawn_workers`], with worker i waiting on `wakes[i]` (made by
+/// [`new_wakes`] and also given to whoever hands that worker work).
+pub fn spawn_workers_woken<H, F>(
+    n: usize,
+    bind_addrs: &[std::net::IpAddr],
+    port: u16,
+    kind: DriverKind,
+    config: DriverConfig,
+    wakes: Vec<Arc<Wake>>,
+    make_handler: F,
+) -> Result<WorkerSet, DriverError>
+where
+    H: PacketHandler + Send + 'static,
+    F: Fn(usize) -> H,
+{
     if bind_addrs.is_empty() {
         return Err(DriverError::NoSockets);
+    }
+    if wakes.len() < n {
+        return Err(DriverError::Spawn(std::io::Error::other(
+            "fewer wake-ups than workers",
+        )));
     }
     let kind = kind.resolve();
     let stop = Arc::new(AtomicBool::new(false));
     let mut set = WorkerSet {
         stop: stop.clone(),
         counters: Vec::new(),
+        wakes: wakes.clone(),
         threads: Vec::new(),
         kind,
         port,
@@ -101,7 +140,7 @@ where
     // Port 0: the first socket picks an ephemeral port and every other socket
     // (other workers, other address families) joins that same port.
     let mut port = port;
-    for i in 0..n {
+    for (i, wake) in wakes.iter().take(n).enumerate() {
         let mut sockets = Vec::with_capacity(bind_addrs.len());
         for ip in bind_addrs {
             let addr = SocketAddr::new(*ip, port);
@@ -118,6 +157,7 @@ where
         set.counters.push(counters.clone());
         let mut handler = make_handler(i);
         let stop = stop.clone();
+        let wake = Arc::clone(wake);
         let t = std::thread::Builder::new()
             .name(format!("ringcast-w{i}"))
             .spawn(move || {
@@ -127,6 +167,7 @@ where
                     config,
                     stop: &stop,
                     counters: &counters,
+                    wake: Some(&wake),
                 };
                 let r = driver::run(kind, ctx, &mut handler);
                 if let Err(e) = &r {
