@@ -30,7 +30,7 @@ export function ringcastBin() {
   return isAbsolute(configured) ? configured : join(REPO, configured);
 }
 
-function freeTcpPort() {
+export function freeTcpPort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);
@@ -41,7 +41,7 @@ function freeTcpPort() {
   });
 }
 
-function freeUdpPort() {
+export function freeUdpPort() {
   return new Promise((ok, fail) => {
     const sock = createSocket('udp4');
     sock.once('error', fail);
@@ -71,13 +71,14 @@ let counter = 0;
 
 /**
  * Starts ringcast and waits until it serves HTTP.
- * @param {{args?: string[], env?: Record<string,string>, dev?: boolean, name?: string}} opts
+ * @param {{args?: string[], env?: Record<string,string>, dev?: boolean, name?: string, port?: number, udpPort?: number, waitReady?: boolean}} opts
  */
 export async function startServer(opts = {}) {
-  const { args = [], env = {}, dev = true } = opts;
+  const { args = [], env = {}, dev = true, waitReady = true } = opts;
   const name = (opts.name || 'server').replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 120);
-  const port = await freeTcpPort();
-  const udpPort = await freeUdpPort();
+  // Fixed ports let a control plane attach to a `ringcast dataplane` process.
+  const port = opts.port ?? (await freeTcpPort());
+  const udpPort = opts.udpPort ?? (await freeUdpPort());
   const cmd = [ringcastBin()];
   if (dev) cmd.push('--dev');
   cmd.push('--port', String(port), '--udp-port', String(udpPort), ...args.map(String));
@@ -119,6 +120,14 @@ export async function startServer(opts = {}) {
     udpPort,
     logPath,
     log: () => readFileSync(logPath, 'utf8'),
+    alive: () => exitCode === null && !spawnError,
+    /** Kills the process outright (a crash), and waits for it to go. */
+    async kill() {
+      if (exitCode === null && !spawnError) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
     async stop() {
       if (exitCode === null && !spawnError) {
         child.kill('SIGTERM');
@@ -130,6 +139,7 @@ export async function startServer(opts = {}) {
     },
   };
 
+  if (!waitReady) return server;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last = 'no answer';
   while (Date.now() < deadline) {

@@ -1,7 +1,7 @@
 """The dataplane as its own process: `ringcast dataplane --dataplane-shm P`
 runs the media workers and holds the HTTP/WebSocket listeners,
 `ringcast --dataplane-shm P` is the control plane. Killing the control plane
-(SIGKILL) and starting a new one must not stop the media: the official SDK
+(SIGKILL, or a clean SIGTERM) and starting a new one must not stop the media: the official SDK
 subscriber keeps hearing the publisher's tone, resumes its session on the new
 control plane (same participant sid, `reconnected`, never `disconnected`),
 and the new control plane knows the room (ListParticipants) and serves a
@@ -106,8 +106,16 @@ def longest_silence(bins: dict, start: float, end: float) -> float:
     return worst * BIN_S
 
 
-@pytest.mark.parametrize("single_pc", VARIANTS)
-async def test_control_plane_restart_keeps_media_flowing(request, single_pc):
+@pytest.mark.parametrize(
+    "single_pc,stop_signal",
+    [
+        pytest.param(True, signal.SIGKILL, id="rtc-v1-single-pc-sigkill"),
+        pytest.param(False, signal.SIGKILL, id="rtc-dual-pc-sigkill"),
+        # A clean stop writes a last snapshot and leaves everyone connected.
+        pytest.param(True, signal.SIGTERM, id="rtc-v1-single-pc-sigterm"),
+    ],
+)
+async def test_control_plane_restart_keeps_media_flowing(request, single_pc, stop_signal):
     procs = Processes(request.node.name)
     rooms: list[rtc.Room] = []
     stop = asyncio.Event()
@@ -134,10 +142,13 @@ async def test_control_plane_restart_keeps_media_flowing(request, single_pc):
         heard_from = time.monotonic() - 1.5
         assert longest_silence(bins, heard_from, time.monotonic()) < 0.3, "the tone flows before the restart"
 
-        # Kill the control plane outright; the dataplane keeps forwarding.
+        # Stop the control plane (SIGKILL: a crash); the dataplane keeps forwarding.
         killed_at = time.monotonic()
-        control.proc.send_signal(signal.SIGKILL)
-        control.proc.wait(5)
+        control.proc.send_signal(stop_signal)
+        code = control.proc.wait(5)
+        if stop_signal == signal.SIGTERM:
+            assert code == 0, "a clean stop exits 0"
+            assert "the dataplane keeps forwarding" in control.log()
         await asyncio.sleep(0.3)
         restarted = procs.launch("control-2", [])
         wait_ready(restarted)
