@@ -71,7 +71,7 @@ pub fn take(state: &AppState) -> Result<Vec<u8>, serde_json::Error> {
         // Each room under its own lock only for the copy.
         let value = state
             .live
-            .with(room, |set| {
+            .read(room, |set| {
                 serde_json::to_value(set.iter().collect::<Vec<_>>())
             })
             .transpose()?;
@@ -139,8 +139,16 @@ pub async fn keep_published(state: AppState, region: ShmRegion) {
     let mut tick = tokio::time::interval(SNAPSHOT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last: Vec<u8> = Vec::new();
+    let mut seen = None;
     loop {
         tick.tick().await;
+        // Serializing every participant costs; skip it while nothing was
+        // even touched (transports only change under a room's lock).
+        let now = Some(state.live.changes().wrapping_add(state.rooms.changes()));
+        if now == seen {
+            continue;
+        }
+        seen = now;
         publish_if_changed(&state, &region, &mut last);
     }
 }

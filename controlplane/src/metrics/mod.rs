@@ -64,7 +64,7 @@ impl MetricsSource {
             .names()
             .iter()
             .filter_map(|room| {
-                self.app.live.with(room, |set| {
+                self.app.live.read(room, |set| {
                     set.iter()
                         .flat_map(|p| p.subscriptions.subs.values())
                         .filter(|s| s.state == crate::subscription::SubState::Programmed)

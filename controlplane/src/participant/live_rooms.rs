@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::ParticipantSet;
@@ -9,11 +10,15 @@ use super::ParticipantSet;
 #[derive(Debug, Default)]
 pub struct LiveRooms {
     rooms: Mutex<HashMap<String, Arc<Mutex<ParticipantSet>>>>,
+    /// Bumped by every access that may change a room (a hint for the
+    /// handover snapshot: unchanged means nothing to write).
+    changes: AtomicU64,
 }
 
 impl LiveRooms {
     /// The participant set of `room`, created empty on first use.
     pub fn entry(&self, room: &str) -> Arc<Mutex<ParticipantSet>> {
+        self.changes.fetch_add(1, Ordering::Relaxed);
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         rooms.entry(room.to_string()).or_default().clone()
     }
@@ -26,6 +31,7 @@ impl LiveRooms {
 
     /// Forgets `room` (deleted, or closed when empty).
     pub fn remove(&self, room: &str) -> Option<Arc<Mutex<ParticipantSet>>> {
+        self.changes.fetch_add(1, Ordering::Relaxed);
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         rooms.remove(room)
     }
@@ -42,6 +48,19 @@ impl LiveRooms {
         }
     }
 
+    /// Runs `f` on `room`'s participants under its lock, for reading only
+    /// (not counted as a change).
+    pub fn read<R>(&self, room: &str, f: impl FnOnce(&ParticipantSet) -> R) -> Option<R> {
+        let set = self.get(room)?;
+        let guard = set.lock().unwrap_or_else(|e| e.into_inner());
+        Some(f(&guard))
+    }
+
+    /// How many possibly-changing accesses so far.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Relaxed)
+    }
+
     /// The rooms anybody joined, for periodic checks.
     pub fn names(&self) -> Vec<String> {
         let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
@@ -50,6 +69,7 @@ impl LiveRooms {
 
     /// Runs `f` on `room`'s participants under its lock.
     pub fn with<R>(&self, room: &str, f: impl FnOnce(&mut ParticipantSet) -> R) -> Option<R> {
+        self.changes.fetch_add(1, Ordering::Relaxed);
         let set = self.get(room)?;
         let mut guard = set.lock().unwrap_or_else(|e| e.into_inner());
         Some(f(&mut guard))

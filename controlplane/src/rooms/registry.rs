@@ -1,7 +1,7 @@
 //! All rooms of this node, keyed by name.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -54,6 +54,8 @@ pub struct CreateOptions {
 #[derive(Debug)]
 pub struct RegistryInner {
     rooms: RwLock<HashMap<String, Room>>,
+    /// Bumped by every write (a hint for the handover snapshot).
+    changes: AtomicU64,
     /// Told when rooms start and finish (set once by the server state).
     webhooks: std::sync::OnceLock<Arc<crate::webhook::Notifier>>,
 }
@@ -65,6 +67,7 @@ impl RegistryInner {
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, HashMap<String, Room>> {
+        self.changes.fetch_add(1, Ordering::Relaxed);
         self.rooms.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -103,6 +106,7 @@ impl RoomRegistry {
         Self {
             inner: Arc::new(RegistryInner {
                 rooms: RwLock::new(HashMap::new()),
+                changes: AtomicU64::new(0),
                 webhooks: std::sync::OnceLock::new(),
             }),
             defaults: RoomDefaults {
@@ -176,6 +180,11 @@ impl RoomRegistry {
     pub fn restore(&self, room: Room) {
         self.ensure_sweeper();
         self.inner.write().insert(room.name.clone(), room);
+    }
+
+    /// How many writes so far.
+    pub fn changes(&self) -> u64 {
+        self.inner.changes.load(Ordering::Relaxed)
     }
 
     /// The room called `name`.
