@@ -56,7 +56,7 @@ pub fn serve(path: &Path, listeners: Vec<TcpListener>) -> io::Result<()> {
 pub fn fetch(path: &Path) -> io::Result<Vec<TcpListener>> {
     let stream = UnixStream::connect(path)?;
     let fds = recv_fds(&stream)?;
-    Ok(fds.into_iter().map(|fd| TcpListener::from(fd)).collect())
+    Ok(fds.into_iter().map(TcpListener::from).collect())
 }
 
 fn send_fds(stream: &UnixStream, fds: &[RawFd]) -> io::Result<()> {
