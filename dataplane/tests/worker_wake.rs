@@ -123,3 +123,63 @@ fn a_sleeping_worker_is_woken_by_a_ring_record_and_by_stop() {
         );
     }
 }
+
+/// Collects nothing: the recheck test sends no datagrams.
+struct Discard;
+
+impl ringcast_dataplane::runtime::DatagramOut for Discard {
+    fn send_to(&mut self, _: SocketAddr, _: &[u8]) {}
+}
+
+/// A turn that stops at a per-turn bound with records or commands left in
+/// a ring asks for another turn at once (its wake-up was spent), and stops
+/// asking once the rings are drained.
+#[test]
+fn a_turn_cut_short_by_a_bound_asks_to_turn_again() {
+    use ringcast_dataplane::dtls::DtlsCertificate;
+    use ringcast_dataplane::forward::CrossPacket;
+    use ringcast_dataplane::runtime::WorkerCore;
+    use ringcast_shared::records::{Command, Event, TransportId};
+
+    let cert = DtlsCertificate::generate().expect("cert");
+    let (mut cmd_tx, cmd_rx) = channel::<Command>(1024).expect("ring");
+    let (ev_tx, _ev_rx) = channel::<Event>(1024).expect("ring");
+    let (to_peer, _peer_rx) = channel::<CrossPacket>(4096).expect("ring");
+    let (mut from_peer, inbox) = channel::<CrossPacket>(4096).expect("ring");
+    let mut core = WorkerCore::new(1, cert, cmd_rx, ev_tx).with_peers(vec![to_peer], vec![inbox]);
+    let mut out = Discard;
+    let now = Instant::now();
+
+    // 1500 RTP records: more than one turn takes from one peer.
+    let mut rtp = [0u8; 12];
+    rtp[0] = 0x80;
+    rtp[1] = 111;
+    for i in 0..1500u16 {
+        rtp[2..4].copy_from_slice(&i.to_be_bytes());
+        let rec = CrossPacket::rtp(TransportId(9), &rtp).expect("fits");
+        assert!(from_peer.try_push(rec).is_ok());
+    }
+    core.on_tick(now, &mut out);
+    core.end_turn();
+    assert_eq!(core.next_deadline(), Some(now), "records left: turn again");
+    core.on_tick(now, &mut out);
+    core.end_turn();
+    assert_eq!(core.forward_counters().cross_in, 1500);
+    core.on_tick(now, &mut out);
+    core.end_turn();
+    assert_eq!(core.next_deadline(), None, "drained: nothing to wait for");
+
+    // 300 commands: more than one turn applies.
+    for i in 0..300u64 {
+        let cmd = Command::RemoveTransport {
+            id: TransportId(1000 + i),
+        };
+        assert!(cmd_tx.try_push(cmd).is_ok());
+    }
+    core.on_tick(now, &mut out);
+    core.end_turn();
+    assert_eq!(core.next_deadline(), Some(now), "commands left: turn again");
+    core.on_tick(now, &mut out);
+    core.end_turn();
+    assert_eq!(core.next_deadline(), None);
+}

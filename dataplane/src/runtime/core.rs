@@ -25,6 +25,12 @@ const COMMANDS_PER_TURN: usize = 256;
 /// Events kept while the event ring is full; beyond this they are dropped
 /// and counted (the control plane reconciles by timeouts).
 const EVENT_BACKLOG: usize = 4096;
+/// Records from other workers taken in one turn from which the worker
+/// assumes more may be waiting and turns again before it sleeps: the
+/// forwarder takes at most 1024 per peer per turn (and 256 redirected
+/// datagrams or claims), and the producers' wake-up was spent on the turn
+/// that stopped there. An extra turn costs nothing under such load.
+const RECHECK_AFTER_RECORDS: u64 = 64;
 /// Transports one worker holds at most.
 pub const MAX_TRANSPORTS_PER_WORKER: usize = 16 * 1024;
 
@@ -65,6 +71,10 @@ pub struct WorkerCore {
     /// Commands applied and claims announced (they may push records).
     commands_applied: u64,
     claims_sent: u64,
+    /// Set to the turn's time when it stopped at a per-turn bound
+    /// (commands, data records, records from other workers): turn again
+    /// before waiting.
+    recheck: Option<Instant>,
 }
 
 /// Datagrams the core wants sent, collected during one call.
@@ -128,6 +138,7 @@ impl WorkerCore {
             push_mark: 0,
             commands_applied: 0,
             claims_sent: 0,
+            recheck: None,
         }
     }
 
@@ -200,13 +211,13 @@ impl WorkerCore {
     }
 
     /// Once per turn: held upward messages first, then routed messages down
-    /// to local transports' channels.
-    fn pump_data(&mut self, now: Instant, out: &mut dyn DatagramOut) {
+    /// to local transports' channels. Returns the records taken.
+    fn pump_data(&mut self, now: Instant, out: &mut dyn DatagramOut) -> usize {
         if let Some(up) = self.data_up.as_mut() {
             up.flush();
         }
         let Some(down) = self.data_down.as_mut() else {
-            return;
+            return 0;
         };
         let mut sink = Sink {
             out,
@@ -215,7 +226,7 @@ impl WorkerCore {
             dropped: &mut self.events_dropped,
             data: self.data_up.as_mut(),
         };
-        down.pump(now, &mut self.transports, &mut sink);
+        down.pump(now, &mut self.transports, &mut sink)
     }
 
     /// Publishes this worker's counters through `stats` (see `stats_publish`).
@@ -349,7 +360,8 @@ impl WorkerCore {
             }
             self.backlog.pop_front();
         }
-        self.pump_data(now, &mut *out);
+        let data_taken = self.pump_data(now, &mut *out);
+        let mut applied = 0;
         let mut sink = Sink {
             out,
             events: &mut self.events,
@@ -362,6 +374,7 @@ impl WorkerCore {
                 break;
             };
             self.commands_applied += 1;
+            applied += 1;
             if cmd == Command::Shutdown {
                 self.stop = true;
                 continue;
@@ -373,8 +386,18 @@ impl WorkerCore {
                 .apply(now, &cmd, &mut self.transports, &mut sink);
             self.transports.apply(now, cmd, &mut sink);
         }
+        let c = &self.forwarder.counters;
+        let peer_before = c.cross_in.wrapping_add(c.rtcp_in);
         self.forwarder
             .on_tick(now, &mut self.transports, &mut sink, &mut self.deferred);
+        let c = &self.forwarder.counters;
+        let peer_records = c.cross_in.wrapping_add(c.rtcp_in).wrapping_sub(peer_before)
+            + self.deferred.len() as u64;
+        let more = applied >= COMMANDS_PER_TURN
+            || data_taken >= super::data_path::DATA_OUT_PER_TURN
+            || peer_records >= RECHECK_AFTER_RECORDS
+            || self.deferred.len() >= self.deferred.capacity();
+        self.recheck = more.then_some(now);
         let transports = &mut self.transports;
         self.quality.on_tick(now, |o| match o {
             QualityOutput::Event(ev) => sink.event(ev),
@@ -420,9 +443,10 @@ impl WorkerCore {
         }
     }
 
-    /// When the next timer is due.
+    /// When the next timer is due; the past (no wait) when the last turn
+    /// stopped at a per-turn bound with work possibly left in a ring.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.next_timer
+        self.recheck.or(self.next_timer)
     }
 }
 

@@ -137,17 +137,19 @@ impl DataUp {
 }
 
 impl DataDown {
-    /// Sends up to [`DATA_OUT_PER_TURN`] routed messages on local transports.
+    /// Sends up to [`DATA_OUT_PER_TURN`] routed messages on local
+    /// transports; returns how many records it took (all of them: the
+    /// ring may hold more).
     pub fn pump(
         &mut self,
         now: Instant,
         transports: &mut TransportSet,
         sink: &mut dyn TransportSink,
-    ) {
+    ) -> usize {
         let counters = &mut self.counters;
-        for _ in 0..DATA_OUT_PER_TURN {
+        for taken in 0..DATA_OUT_PER_TURN {
             let Some(rec) = self.ring.try_pop() else {
-                return;
+                return taken;
             };
             let Some(kind) = rec.kind() else {
                 counters.out_failed += 1;
@@ -171,5 +173,6 @@ impl DataDown {
             // SCTP may have armed a retransmission timer.
             transports.touch(rec.transport());
         }
+        DATA_OUT_PER_TURN
     }
 }
