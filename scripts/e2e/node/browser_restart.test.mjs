@@ -48,6 +48,7 @@ describe('control-plane restart under livekit-client 2.23 in headless Chromium',
       const pages = [];
       const results = {};
       let control;
+      let sampling = false;
       try {
         const dataplane = await startServer({ ...common, args: ['--dataplane-shm', shm, 'dataplane'], waitReady: false });
         procs.push(dataplane);
@@ -71,7 +72,7 @@ describe('control-plane restart under livekit-client 2.23 in headless Chromium',
 
         // Sample ben's inbound audio packets every 100 ms across the restart.
         const samples = [];
-        let sampling = true;
+        sampling = true;
         const sampler = (async () => {
           while (sampling) {
             const s = await ben.page.evaluate(() => window.rcMedia.inbound('ann')).catch(() => null);
@@ -95,7 +96,10 @@ describe('control-plane restart under livekit-client 2.23 in headless Chromium',
         await sleep(300);
         control = await startServer({ ...common, args: ['--dataplane-shm', shm] });
         procs.push(control);
-        assert.match(control.log(), /took back the previous control plane's state/);
+        // The log reaches its file through a pipe: give it a moment.
+        const tookBack = () => /took back the previous control plane's state/.test(control.log());
+        for (let i = 0; i < 50 && !tookBack(); i++) await sleep(100);
+        assert.ok(tookBack(), 'the new control plane took the state back');
         // Until ben is connected again (resumed), then a little longer.
         const deadline = Date.now() + 20_000;
         let state;
@@ -140,6 +144,9 @@ describe('control-plane restart under livekit-client 2.23 in headless Chromium',
         t.diagnostic(failureReport({ pages, server: control, results }));
         throw e;
       } finally {
+        // A failed assertion must not leave the sampler looping (the test
+        // process would never exit).
+        sampling = false;
         await Promise.allSettled(pages.map((p) => p.page.evaluate(() => window.rc.disconnect())));
         await Promise.allSettled(pages.map((p) => p.close()));
         for (const p of procs.reverse()) await p.stop().catch(() => {});
