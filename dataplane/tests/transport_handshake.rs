@@ -485,3 +485,68 @@ fn send_data_before_the_association_is_up_is_refused() {
     );
     assert!(cap.sent.is_empty());
 }
+
+#[test]
+fn a_new_client_on_an_address_still_bound_to_a_gone_one_takes_it_over() {
+    // The first client's transport is still there (its participant kept for
+    // a resume); a new client reuses its address with its own credentials.
+    let cert = DtlsCertificate::generate().unwrap();
+    let now = Instant::now();
+    let mut set = TransportSet::new(0, cert, 16);
+    let mut cap = Capture::default();
+    set.apply(now, add_transport(3, DtlsRole::Client, [9; 32]), &mut cap);
+    set.apply(
+        now,
+        Command::AddTransport {
+            id: TransportId(4),
+            local_ufrag: InlineStr::new("newUfrag87654321").unwrap(),
+            local_pwd: InlineStr::new("newPassword0123456789abcdefghij").unwrap(),
+            remote_ufrag: InlineStr::new("cli2").unwrap(),
+            role: DtlsRole::Client,
+            fingerprint: Fingerprint { sha256: [7; 32] },
+        },
+        &mut cap,
+    );
+    let addr: SocketAddr = "192.0.2.31:40000".parse().unwrap();
+    let first = binding_request(
+        &format!("{SERVER_UFRAG}:{CLIENT_UFRAG}"),
+        SERVER_PWD,
+        true,
+        [5; 12],
+    );
+    set.handle_datagram(now, addr, &first, &mut cap);
+    assert!(matches!(
+        cap.events.first(),
+        Some(Event::IceConnected {
+            id: TransportId(3),
+            ..
+        })
+    ));
+    cap = Capture::default();
+    let second = binding_request(
+        "newUfrag87654321:cli2",
+        "newPassword0123456789abcdefghij",
+        true,
+        [6; 12],
+    );
+    set.handle_datagram(now, addr, &second, &mut cap);
+    let (to, resp) = cap
+        .sent
+        .first()
+        .expect("the new client's check is answered");
+    assert_eq!(*to, addr);
+    assert_eq!(&resp[0..2], &[0x01, 0x01], "binding success response");
+    assert_eq!(&resp[8..20], &[6; 12], "its own transaction");
+    assert!(
+        cap.events.iter().any(|e| matches!(
+            e,
+            Event::IceConnected {
+                id: TransportId(4),
+                ..
+            }
+        )),
+        "the new transport connects: {:?}",
+        cap.events
+    );
+    assert_eq!(set.redirect_target(addr, &second), None, "handled here");
+}

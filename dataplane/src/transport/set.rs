@@ -236,9 +236,15 @@ impl TransportSet {
     ) {
         match PacketKind::of(pkt) {
             PacketKind::Stun => {
-                let idx = match self.table.by_addr(from) {
+                // By the ufrag the check names first: an address still bound
+                // to a transport whose client is gone (kept for a resume, or
+                // not yet timed out) may be reused by a new client, and its
+                // checks must reach the new transport, which then takes the
+                // address over. The address only for STUN without a known
+                // ufrag.
+                let idx = match username_ufrag(pkt).and_then(|u| self.table.by_ufrag(u)) {
                     Some(i) => Some(i),
-                    None => username_ufrag(pkt).and_then(|u| self.table.by_ufrag(u)),
+                    None => self.table.by_addr(from),
                 };
                 let Some(idx) = idx else {
                     self.counters.stun_unknown_ufrag += 1;
@@ -356,17 +362,30 @@ impl TransportSet {
     /// here: its address is bound to a transport another worker owns, or it
     /// is a STUN check naming such a transport.
     pub fn redirect_target(&self, from: SocketAddr, pkt: &[u8]) -> Option<u16> {
-        if let Some(&(w, _)) = (!self.redirects.is_empty())
+        let named = || {
+            let idx = username_ufrag(pkt).and_then(|u| self.table.by_ufrag(u))?;
+            self.slots.get(idx as usize)?.as_ref().map(|t| (idx, t))
+        };
+        let is_stun = PacketKind::of(pkt) == PacketKind::Stun;
+        if let Some(&(w, id)) = (!self.redirects.is_empty())
             .then(|| self.redirects.get(&from))
             .flatten()
         {
-            return Some(w);
+            // A check naming another transport: a new client on a reused
+            // address, routed by the name (see `handle_datagram`).
+            return match is_stun.then(named).flatten() {
+                Some((_, t)) if t.id != id => t.remote_owner,
+                _ => Some(w),
+            };
         }
-        if PacketKind::of(pkt) != PacketKind::Stun || self.table.by_addr(from).is_some() {
+        if !is_stun {
             return None;
         }
-        let idx = username_ufrag(pkt).and_then(|u| self.table.by_ufrag(u))?;
-        self.slots.get(idx as usize)?.as_ref()?.remote_owner
+        let (idx, t) = named()?;
+        if self.table.by_addr(from) == Some(idx) {
+            return None;
+        }
+        t.remote_owner
     }
 
     /// Worker `owner` runs transport `id` and bound `addr` to it. Ignored if
