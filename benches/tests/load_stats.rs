@@ -107,6 +107,7 @@ fn outcome(role: Role, room: usize, sent_in_window: u64, stats: SubscriberStats)
         },
         stats,
         peer: PeerCounters::default(),
+        resumes: 0,
     }
 }
 

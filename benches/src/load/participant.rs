@@ -167,6 +167,8 @@ pub struct Outcome {
     /// Subscriber: what arrived.
     pub stats: SubscriberStats,
     pub peer: PeerCounters,
+    /// Signaling connections lost and resumed (a control-plane restart).
+    pub resumes: u32,
 }
 
 /// Why a participant stopped early.
@@ -200,6 +202,7 @@ pub async fn run(shared: Arc<Shared>, spec: Spec, stop: watch::Receiver<bool>) -
         sent_by_stream: Vec::new(),
         stats: SubscriberStats::default(),
         peer: PeerCounters::default(),
+        resumes: 0,
     };
     if let Err(e) = drive(&shared, &spec, stop, &mut out).await {
         tracing::warn!(identity = %spec.identity, error = %e, "participant failed");
@@ -297,8 +300,61 @@ async fn recv_on(socket: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<
     }
 }
 
-async fn send(ws: &mut Ws, msg: Req) -> Result<(), SignalError> {
-    ws.send(signal::frame(msg)).await.map_err(SignalError::from)
+async fn send(ws: &mut Option<Ws>, msg: Req) -> Result<(), SignalError> {
+    match ws.as_mut() {
+        Some(ws) => ws.send(signal::frame(msg)).await.map_err(SignalError::from),
+        // Signaling is down and resuming: media goes on, the message is dropped.
+        None => Ok(()),
+    }
+}
+
+/// The next signaling message, or never while the connection is down.
+async fn next_signal(
+    ws: &mut Option<Ws>,
+) -> Option<Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>>
+{
+    match ws.as_mut() {
+        Some(ws) => ws.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How long a participant keeps trying to resume a lost signaling
+/// connection (the SDKs try for about as long).
+const RESUME_FOR: Duration = Duration::from_secs(20);
+
+/// Reconnects the signaling WebSocket as a resume (`reconnect=true`, our
+/// sid) until the server answers with a ReconnectResponse, as the SDKs do
+/// when a control plane restarts; media keeps flowing meanwhile.
+async fn resume_signal(url: String, connect_timeout: Duration) -> Result<Ws, SignalError> {
+    let deadline = tokio::time::Instant::now() + RESUME_FOR;
+    loop {
+        let attempt = async {
+            let (mut ws, _) = tokio::time::timeout(
+                connect_timeout,
+                tokio_tungstenite::connect_async(url.as_str()),
+            )
+            .await
+            .map_err(|_| SignalError::NoJoin)??;
+            loop {
+                let msg = tokio::time::timeout(connect_timeout, ws.next())
+                    .await
+                    .map_err(|_| SignalError::NoJoin)?
+                    .ok_or(SignalError::Closed)??;
+                match signal::decode(&msg) {
+                    Some(Resp::Reconnect(_)) => return Ok(ws),
+                    Some(Resp::Leave(l)) => return Err(SignalError::Leave(l.reason)),
+                    _ => continue,
+                }
+            }
+        };
+        match attempt.await {
+            Ok(ws) => return Ok(ws),
+            Err(e @ SignalError::Leave(_)) => return Err(e),
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 async fn drive(
@@ -325,7 +381,7 @@ async fn drive(
         Duration::from_secs(6 * 3600),
     )?;
     let url = signal::join_url(&shared.url, &token, &signal::join_request(receives))?;
-    let (mut ws, _) = tokio::time::timeout(
+    let (ws, _) = tokio::time::timeout(
         shared.connect_timeout,
         tokio_tungstenite::connect_async(url),
     )
@@ -333,9 +389,10 @@ async fn drive(
     .map_err(|_| ParticipantError::Timeout(shared.connect_timeout))?
     .map_err(SignalError::from)?;
 
+    let mut ws = Some(ws);
     // LIVEKIT_PROTOCOL.md fact 4: the JoinResponse comes first.
     let join = loop {
-        let msg = tokio::time::timeout(shared.connect_timeout, ws.next())
+        let msg = tokio::time::timeout(shared.connect_timeout, next_signal(&mut ws))
             .await
             .map_err(|_| SignalError::NoJoin)?
             .ok_or(SignalError::Closed)?
@@ -347,6 +404,17 @@ async fn drive(
         }
     };
     let ping_every = Duration::from_secs(u64::from(join.ping_interval.max(1) as u32));
+    let resume_url = {
+        let mut req = signal::join_request(receives);
+        req.reconnect = true;
+        req.participant_sid = join
+            .participant
+            .as_ref()
+            .map(|p| p.sid.clone())
+            .unwrap_or_default();
+        signal::join_url(&shared.url, &token, &req)?
+    };
+    let mut resuming: Option<tokio::task::JoinHandle<Result<Ws, SignalError>>> = None;
 
     // ThreadRng is not Send: it must not live across an await.
     let (ice_ufrag, ice_pwd) = {
@@ -476,8 +544,31 @@ async fn drive(
                     break;
                 }
             }
-            msg = ws.next() => {
-                let msg = msg.ok_or(SignalError::Closed)?.map_err(SignalError::from)?;
+            resumed = async { resuming.as_mut().expect("guarded").await }, if resuming.is_some() => {
+                resuming = None;
+                match resumed {
+                    Ok(Ok(new_ws)) => {
+                        ws = Some(new_ws);
+                        out.resumes += 1;
+                    }
+                    Ok(Err(e)) => return Err(e.into()),
+                    Err(_) => return Err(SignalError::Closed.into()),
+                }
+            }
+            msg = next_signal(&mut ws) => {
+                let msg = match msg {
+                    Some(Ok(m)) => m,
+                    _ => {
+                        // The signaling connection dropped (a control-plane
+                        // restart): keep the media going and resume.
+                        ws = None;
+                        resuming = Some(tokio::spawn(resume_signal(
+                            resume_url.clone(),
+                            shared.connect_timeout,
+                        )));
+                        continue;
+                    }
+                };
                 let Some(resp) = signal::decode(&msg) else { continue };
                 match resp {
                     Resp::TrackPublished(tp) if tp.cid == cid && s.sections.is_empty() => {
@@ -672,7 +763,12 @@ async fn drive(
         }),
     )
     .await;
-    let _ = ws.close(None).await;
+    if let Some(h) = resuming.take() {
+        h.abort();
+    }
+    if let Some(ws) = ws.as_mut() {
+        let _ = ws.close(None).await;
+    }
     Ok(())
 }
 

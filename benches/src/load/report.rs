@@ -70,6 +70,10 @@ pub struct Summary {
     pub pairs_mixed_layers: u64,
     pub srtp_errors: u64,
     pub unstamped: u64,
+    /// Participants whose signaling dropped and was resumed (a
+    /// control-plane restart), and resumes in all.
+    pub participants_resumed: u64,
+    pub signal_resumes: u64,
     pub server_pid: Option<u32>,
     pub server_cpu_seconds: Option<f64>,
     /// Server CPU per packet it forwarded (received by a subscriber).
@@ -108,6 +112,8 @@ impl Summary {
         let (mut publishers, mut subscribers, mut receivers) = (0, 0, 0);
         let (mut pub_conn, mut sub_conn, mut failed) = (0, 0, 0);
         let (mut received_all, mut duplicates, mut srtp_errors, mut unstamped) = (0, 0, 0, 0);
+        let participants_resumed = outcomes.iter().filter(|o| o.resumes > 0).count() as u64;
+        let signal_resumes = outcomes.iter().map(|o| u64::from(o.resumes)).sum();
         let mut reordered = 0;
         let mut latencies = Vec::new();
         let mut connect_ms: Vec<u32> = outcomes
@@ -245,6 +251,8 @@ impl Summary {
             pairs_mixed_layers,
             srtp_errors,
             unstamped,
+            participants_resumed,
+            signal_resumes,
             server_pid: cpu.map(|c| c.pid),
             server_cpu_seconds: cpu_seconds,
             generator_cpu_seconds: None,
@@ -330,6 +338,15 @@ impl Summary {
             ("srtp errors", self.srtp_errors.to_string()),
             ("unstamped rtp", self.unstamped.to_string()),
         ];
+        if self.signal_resumes > 0 {
+            rows.push((
+                "signaling resumed",
+                format!(
+                    "{} participants ({} resumes)",
+                    self.participants_resumed, self.signal_resumes
+                ),
+            ));
+        }
         if self.pairs_by_layer[1..].iter().any(|&n| n > 0) {
             rows.push((
                 "pairs by layer q/h/f",
