@@ -212,3 +212,61 @@ async fn reading_a_room_is_not_a_change_but_taking_it_is() {
     state.live.with(ROOM, |_| ());
     assert!(state.live.changes() > before);
 }
+
+fn fail_transport_of(state: &AppState, sid: &str) {
+    let t = state.media.create(TransportOwner {
+        room: ROOM.into(),
+        participant_sid: sid.into(),
+        pc: PcRole::Publisher,
+    });
+    ringcast_controlplane::signal::transport_events::on_event(
+        state,
+        ringcast_shared::records::Event::TransportFailed {
+            id: t.id,
+            reason: ringcast_shared::records::FailReason::Closed,
+        },
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_closed_its_peer_connection_is_not_kept_for_a_resume() {
+    // The SDK closed its PeerConnection (DTLS close_notify), then its socket
+    // dropped without a Leave reaching us: it is gone, not resuming.
+    let state = AppState::new(Config::default());
+    let alice = lobby::join(&state, &grant("alice"), params(None)).unwrap();
+    fail_transport_of(&state, &alice.sid);
+    assert!(
+        lobby::live_info(&state, ROOM, "alice").is_some(),
+        "signaling still up"
+    );
+    assert!(!resume::detach(
+        &state,
+        ROOM,
+        &alice.sid,
+        alice.generation,
+        Instant::now()
+    ));
+    assert!(
+        lobby::live_info(&state, ROOM, "alice").is_none(),
+        "left at once"
+    );
+
+    // The other order: detached first, then its transport fails.
+    let bob = lobby::join(&state, &grant("bob"), params(None)).unwrap();
+    assert!(resume::detach(
+        &state,
+        ROOM,
+        &bob.sid,
+        bob.generation,
+        Instant::now()
+    ));
+    assert!(
+        lobby::live_info(&state, ROOM, "bob").is_some(),
+        "kept for a resume"
+    );
+    fail_transport_of(&state, &bob.sid);
+    assert!(
+        lobby::live_info(&state, ROOM, "bob").is_none(),
+        "left once its transport failed"
+    );
+}

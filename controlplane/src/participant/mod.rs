@@ -67,6 +67,10 @@ pub struct Participant {
     /// unless it resumes by then.
     #[serde(skip)]
     pub detached_until: Option<std::time::Instant>,
+    /// One of its transports failed (closed by the client, or consent ran
+    /// out): nothing left to resume, so a dropped socket means leaving.
+    #[serde(default)]
+    pub transport_failed: bool,
     /// Next id for server-created offers (JS echoes it in its answer).
     pub next_offer_id: u32,
     /// The client-offering PC (`/rtc` publisher, or the one `/rtc/v1` PC).

@@ -140,6 +140,7 @@ pub fn join(
         outbox,
         signal_generation: 1,
         detached_until: None,
+        transport_failed: false,
         next_offer_id: 1,
         publisher_pc: None,
         subscriber_pc: None,

@@ -105,21 +105,26 @@ pub fn resume(
 }
 
 /// The socket of generation `generation` closed without a Leave: keep the
-/// participant for a resume. Returns false if a newer connection already
-/// holds it (nothing to do).
+/// participant for a resume, unless one of its transports already failed
+/// (then it leaves now). Returns true if it was kept.
 pub fn detach(state: &AppState, room: &str, sid: &str, generation: u64, now: Instant) -> bool {
-    state
+    let outcome = state
         .live
         .with(room, |set| match set.get_mut(sid) {
+            Some(p) if p.signal_generation == generation && p.transport_failed => Some(false),
             Some(p) if p.signal_generation == generation => {
                 p.outbox = Outbox::default();
                 p.detached_until = Some(now + RESUME_GRACE);
                 tracing::info!(%room, participant = %sid, "signaling lost: kept for a resume");
-                true
+                Some(true)
             }
-            _ => false,
+            _ => None,
         })
-        .unwrap_or(false)
+        .flatten();
+    if outcome == Some(false) {
+        super::lobby::leave(state, room, sid, proto::DisconnectReason::SignalClose);
+    }
+    outcome == Some(true)
 }
 
 /// Participants detached past their grace, as (room, sid).

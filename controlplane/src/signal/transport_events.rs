@@ -2,6 +2,7 @@
 //! the primary PeerConnection connecting makes a participant ACTIVE
 //! (LIVEKIT_PROTOCOL.md 2.12); a failed one is logged and its transport freed.
 
+use livekit_protocol as proto;
 use ringcast_shared::records::Event;
 
 use crate::participant::{ParticipantState, PcRole};
@@ -135,6 +136,26 @@ pub fn on_event(state: &AppState, ev: Event) {
         }
         Event::TransportFailed { reason, .. } => {
             tracing::warn!(room = %owner.room, participant = %owner.participant_sid, pc = ?owner.pc, ?reason, "transport failed");
+            // A failed transport cannot be resumed (the client closed its
+            // PeerConnection, or consent ran out): a participant without
+            // signaling leaves now instead of after the resume grace, and
+            // one with signaling leaves as soon as its socket drops.
+            let detached = crate::signal::lobby::with_room(state, &owner.room, |set| {
+                set.get_mut(&owner.participant_sid).map(|p| {
+                    p.transport_failed = true;
+                    p.detached_until.is_some()
+                })
+            })
+            .flatten()
+            .unwrap_or(false);
+            if detached {
+                crate::signal::lobby::leave(
+                    state,
+                    &owner.room,
+                    &owner.participant_sid,
+                    proto::DisconnectReason::SignalClose,
+                );
+            }
         }
         _ => {}
     }
