@@ -24,7 +24,8 @@
 # Knobs (environment): WORKERS (dataplane workers of both servers in the main
 # table, default 2), DURATION (measured window per run, default 10s),
 # VIDEO_BITRATE (default 1.5M), PROFILES, RAMPS (name:publishers:steps, steps
-# comma-separated; "" skips), RAMP_DURATION (window per ramp step, default 5s),
+# comma-separated; for meeting the steps are meeting sizes, e.g.
+# meeting:0:4,8,12; "" skips), RAMP_DURATION (window per ramp step, default 5s),
 # SCALING (profiles run on 1 and on 2 workers; "" skips), OUT, BIN.
 # Every run is bounded (timeout); the whole default set takes about 10 min.
 set -euo pipefail
@@ -45,7 +46,7 @@ UDP_PORT=${UDP_PORT:-17882}
 TCP_PORT=${TCP_PORT:-17881}
 RELAY_PORT=${RELAY_PORT:-17990}
 PROFILES=${PROFILES:-"audio-broadcast:1:100 audio-broadcast:1:1000 audio-room:10:50 video-broadcast:1:100 video-broadcast:1:250 meeting:4:0 meeting:8:0 meeting:12:0"}
-RAMPS=${RAMPS-"audio-broadcast:1:100,250,500,750,1000,1500 video-broadcast:1:50,100,250,500,750,1000"}
+RAMPS=${RAMPS-"audio-broadcast:1:100,250,500,750,1000,1500 video-broadcast:1:50,100,250,500,750,1000 audio-room:10:50,100,200,300 meeting:0:4,8,12,16,20"}
 SCALING=${SCALING-"audio-broadcast:1:500 video-broadcast:1:100 meeting:8:0"}
 
 if [[ "${BUILD:-0}" == 1 ]]; then
@@ -198,7 +199,13 @@ for r in $RAMPS; do
     for subs in ${steps//,/ }; do
         f="$work/ramp-$name-$pubs-$subs.json"
         echo "== ramp $name: $pubs -> $subs" >&2
-        run_sfu "$f" "$RAMP_DURATION" "$name" "$pubs" "$subs" 0s
+        if [[ "$name" == meeting ]]; then
+            # A meeting ramps its size: each step is N participants that all
+            # publish and receive (recorded as "meeting 0 N").
+            run_sfu "$f" "$RAMP_DURATION" "$name" "$subs" 0 0s
+        else
+            run_sfu "$f" "$RAMP_DURATION" "$name" "$pubs" "$subs" 0s
+        fi
         verdict=$(loss_of "$f")
         echo "$name $pubs $subs $verdict" >>"$work/ramp.txt"
         [[ "$verdict" == ok ]] || break
@@ -340,9 +347,10 @@ for line in filter(None, ramp_lines):
     gen = None
     if s and s.get("generator_cpu_seconds") is not None and s.get("window_seconds"):
         gen = s["generator_cpu_seconds"] / s["window_seconds"]
+    meeting = name == "meeting"
     ramp_rows.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
-        name, pubs, subs,
-        fmt(s and s.get("subscribers_connected"), "{}"),
+        name, subs if meeting else pubs, 0 if meeting else subs,
+        fmt(s and s.get("publishers_connected" if meeting else "subscribers_connected"), "{}"),
         fmt(pps(s), "{:.0f}"),
         fmt(s and s.get("loss_percent"), "{:.3f}"),
         lat(s),
@@ -353,8 +361,10 @@ for line in filter(None, ramp_lines):
 for (name, pubs), k in last_ok.items():
     steps = [l.split()[2] for l in filter(None, ramp_lines) if l.split()[:2] == [name, pubs]]
     all_ok = all(l.split()[3] == "ok" for l in filter(None, ramp_lines) if l.split()[:2] == [name, pubs])
-    knees.append("- {} {} publisher(s): knee at **{}** subscribers{}".format(
-        name, pubs, k if k else "none (the first step already lost)",
+    what = "participants (each publishing video)" if name == "meeting" else "subscribers"
+    knees.append("- {}{}: knee at **{}** {}{}".format(
+        name, "" if name == "meeting" else " " + pubs + " publisher(s)",
+        k if k else "none (the first step already lost)", what,
         " (no loss up to the last step tried, " + steps[-1] + ")" if all_ok else ""))
 
 # 1 vs 2 workers.
