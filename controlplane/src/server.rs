@@ -115,6 +115,43 @@ pub fn http_listen_addrs(config: &Config) -> Vec<String> {
     }
 }
 
+/// Pending connections the kernel keeps per HTTP listener while nobody
+/// accepts (a control-plane restart behind a `ringcast dataplane` process):
+/// enough for every client of a large room resuming at once.
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// Binds the HTTP/WebSocket listeners of [`http_listen_addrs`]. A `[::1]`
+/// that cannot be bound (IPv6 disabled) is skipped when other addresses
+/// serve. Used by the server and by the `ringcast dataplane` process, which
+/// holds them across control-plane restarts.
+pub fn bind_http_listeners(config: &Config) -> Result<Vec<std::net::TcpListener>, ServerError> {
+    let addrs = http_listen_addrs(config);
+    let mut out = Vec::with_capacity(addrs.len());
+    for addr in &addrs {
+        match std::net::TcpListener::bind(addr) {
+            Ok(l) => {
+                // SAFETY: listen(2) again on a socket we own that already
+                // listens: Linux only raises its backlog.
+                unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&l), LISTEN_BACKLOG) };
+                out.push(l);
+            }
+            Err(e) if addr.starts_with('[') && addrs.len() > 1 => {
+                tracing::warn!(%addr, error = %e, "skipping listen address");
+            }
+            Err(source) => {
+                return Err(ServerError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(ServerError::NoListeners);
+    }
+    Ok(out)
+}
+
 /// Starts the dataplane on a region and returns a guard that keeps it
 /// running. The `ringcast` binary installs one (the in-process dataplane);
 /// the control-plane library itself never links the dataplane.
@@ -306,7 +343,6 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         None => (AppState::new(config), None, None),
     };
     let app = crate::http::router(state.clone());
-    let addrs = http_listen_addrs(&state.config);
     // One signal for every listener: on SIGINT/SIGTERM, stop accepting,
     // tell every participant (Leave SERVER_SHUTDOWN), then let the sockets close.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -359,55 +395,30 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         };
         crate::metrics::start(port, source, stop_rx.clone()).await?;
     }
+    // Listeners a `ringcast dataplane` process holds for us, else our own.
+    let (listeners, held) = if handed_listeners.is_empty() {
+        (bind_http_listeners(&state.config)?, false)
+    } else {
+        (handed_listeners, true)
+    };
     let mut tasks = Vec::new();
-    let mut handed = Vec::new();
-    for l in handed_listeners {
-        match l
+    for l in listeners {
+        let addr = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let l = match l
             .set_nonblocking(true)
             .and_then(|()| tokio::net::TcpListener::from_std(l))
         {
-            Ok(l) => handed.push(l),
-            Err(e) => tracing::warn!(error = %e, "handed-over listener unusable"),
-        }
-    }
-    let bind_addrs = if handed.is_empty() {
-        addrs.clone()
-    } else {
-        Vec::new()
-    };
-    for l in handed {
-        let addr = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        tracing::info!(%addr, "listening for HTTP/WebSocket (held by the dataplane process)");
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(%addr, error = %e, "listener unusable");
+                continue;
+            }
+        };
+        tracing::info!(%addr, held_by_dataplane = held, "listening for HTTP/WebSocket");
         let app = app.clone();
         let mut stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             axum::serve(l, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-        }));
-    }
-    for addr in &bind_addrs {
-        let listener = match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => l,
-            Err(e) if addr.starts_with('[') && addrs.len() > 1 => {
-                // ::1 may be missing (IPv6 disabled); the other addresses serve.
-                tracing::warn!(%addr, error = %e, "skipping listen address");
-                continue;
-            }
-            Err(source) => {
-                return Err(ServerError::Bind {
-                    addr: addr.clone(),
-                    source,
-                })
-            }
-        };
-        tracing::info!(%addr, "listening for HTTP/WebSocket");
-        let app = app.clone();
-        let mut stop = stop_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|s| *s).await;
                 })

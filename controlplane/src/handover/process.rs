@@ -3,20 +3,13 @@
 //! starts the workers on it, binds the HTTP/WebSocket listeners and hands
 //! them to each control plane that attaches, and runs until SIGINT/SIGTERM.
 
-use std::net::TcpListener;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use ringcast_shared::ring::{ShmBacking, ShmRegion};
 
 use super::listeners;
 use crate::config::Config;
-use crate::server::{dataplane_config, http_listen_addrs, ServerError};
-
-/// Pending connections the kernel keeps per listener while no control plane
-/// accepts (a restart): enough for every client of a large room resuming at
-/// once.
-const LISTEN_BACKLOG: i32 = 4096;
+use crate::server::{bind_http_listeners, dataplane_config, ServerError};
 
 /// Runs the dataplane process until a shutdown signal.
 pub fn run(config: &Config, shm_path: &Path) -> Result<(), ServerError> {
@@ -29,7 +22,7 @@ pub fn run(config: &Config, shm_path: &Path) -> Result<(), ServerError> {
         dp.ring_capacity,
     )
     .map_err(|e| ServerError::Dataplane(e.to_string()))?;
-    let bound = bind_listeners(config)?;
+    let bound = bind_http_listeners(config)?;
     let sock = listeners::socket_path(shm_path);
     listeners::serve(&sock, bound)?;
     let guard = starter(&dp, &region).map_err(ServerError::Dataplane)?;
@@ -43,33 +36,4 @@ pub fn run(config: &Config, shm_path: &Path) -> Result<(), ServerError> {
     let _ = std::fs::remove_file(shm_path);
     tracing::info!("dataplane process stopped");
     Ok(())
-}
-
-fn bind_listeners(config: &Config) -> Result<Vec<TcpListener>, ServerError> {
-    let addrs = http_listen_addrs(config);
-    let mut out = Vec::new();
-    for addr in &addrs {
-        match TcpListener::bind(addr) {
-            Ok(l) => {
-                // SAFETY: listen(2) on a socket we own, already listening:
-                // Linux only raises its backlog.
-                unsafe { libc::listen(l.as_raw_fd(), LISTEN_BACKLOG) };
-                tracing::info!(%addr, "holding HTTP/WebSocket listener for the control plane");
-                out.push(l);
-            }
-            Err(e) if addr.starts_with('[') && addrs.len() > 1 => {
-                tracing::warn!(%addr, error = %e, "skipping listen address");
-            }
-            Err(source) => {
-                return Err(ServerError::Bind {
-                    addr: addr.clone(),
-                    source,
-                })
-            }
-        }
-    }
-    if out.is_empty() {
-        return Err(ServerError::NoListeners);
-    }
-    Ok(out)
 }

@@ -34,7 +34,6 @@ pub enum SnapshotError {
 #[derive(Serialize)]
 struct SnapshotOut<'a> {
     format: u32,
-    taken_at_ms: i64,
     next_transport_id: u64,
     owners: Vec<(TransportId, TransportOwner)>,
     rooms: Vec<Room>,
@@ -84,7 +83,6 @@ pub fn take(state: &AppState) -> Result<Vec<u8>, serde_json::Error> {
     }
     serde_json::to_vec(&SnapshotOut {
         format: SNAPSHOT_FORMAT,
-        taken_at_ms: crate::rooms::now_ms(),
         next_transport_id,
         owners,
         rooms: state.rooms.list(&[]),
@@ -162,7 +160,7 @@ pub fn publish_if_changed(state: &AppState, region: &ShmRegion, last: &mut Vec<u
             return;
         }
     };
-    if strip_time(&bytes) == strip_time(last) {
+    if bytes == *last {
         return;
     }
     if let Err(e) = region.publish_control_state(&bytes) {
@@ -170,19 +168,4 @@ pub fn publish_if_changed(state: &AppState, region: &ShmRegion, last: &mut Vec<u
         return;
     }
     *last = bytes;
-}
-
-/// The snapshot without its leading `taken_at_ms` (which always changes).
-fn strip_time(bytes: &[u8]) -> &[u8] {
-    // `{"format":1,"taken_at_ms":N,` — everything after the second comma.
-    let mut commas = 0;
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b',' {
-            commas += 1;
-            if commas == 2 {
-                return bytes.get(i..).unwrap_or_default();
-            }
-        }
-    }
-    bytes
 }

@@ -131,7 +131,7 @@ pub fn detach(state: &AppState, room: &str, sid: &str, generation: u64, now: Ins
 pub fn expired(state: &AppState, now: Instant) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for room in state.live.names() {
-        state.live.with(&room, |set| {
+        state.live.read(&room, |set| {
             for p in set.iter() {
                 if p.detached_until.is_some_and(|t| t <= now) {
                     out.push((room.clone(), p.sid.clone()));

@@ -81,24 +81,22 @@ async fn serve(
     {
         return (StatusCode::UNAUTHORIZED, "permissions denied").into_response();
     }
+    let max = state.config.limit.signal_message_size_limit as usize;
+    // tungstenite allocates its read buffer up front (128 KiB by default):
+    // with thousands of participants that alone was ~128 MiB. Signaling
+    // messages are small and larger ones are read in several chunks.
+    let ws = ws
+        .max_message_size(max)
+        .read_buffer_size(SIGNAL_READ_BUFFER);
     if params.reconnect {
-        let max = state.config.limit.signal_message_size_limit as usize;
         return ws
-            .max_message_size(max)
-            .read_buffer_size(SIGNAL_READ_BUFFER)
             .on_upgrade(move |socket| resume_session(state, socket, grant, params))
             .into_response();
     }
     if let Err((status, msg)) = lobby::admit(&state, &grant) {
         return (status, msg).into_response();
     }
-    let max = state.config.limit.signal_message_size_limit as usize;
-    // tungstenite allocates its read buffer up front (128 KiB by default):
-    // with thousands of participants that alone was ~128 MiB. Signaling
-    // messages are small and larger ones are read in several chunks.
-    ws.max_message_size(max)
-        .read_buffer_size(SIGNAL_READ_BUFFER)
-        .on_upgrade(move |socket| session(state, socket, grant, params))
+    ws.on_upgrade(move |socket| session(state, socket, grant, params))
 }
 
 /// A resume: the participant gets this socket, or (unknown here) is told

@@ -113,13 +113,14 @@ impl ShmRegion {
         let h = self.header();
         for _ in 0..64 {
             let before = h.state_seq.load(Ordering::Acquire);
-            if before == 0 || before & 1 == 1 {
-                // Never written, or the writer died mid-write: nothing whole.
-                if before & 1 == 1 {
-                    std::hint::spin_loop();
-                    continue;
-                }
+            if before == 0 {
                 return None;
+            }
+            if before & 1 == 1 {
+                // Being written (or its writer died mid-write: after the
+                // retries, nothing whole).
+                std::hint::spin_loop();
+                continue;
             }
             let len = usize::try_from(h.state_len.load(Ordering::Relaxed)).ok()?;
             if len > CONTROL_STATE_BYTES {
